@@ -1,0 +1,312 @@
+"""The protocol's JSON Schemas: loaded once from the repository's `schema/` folder, checked on use.
+
+Every message has its own schema file, `schema/client/<msg>.json` or `schema/server/<msg>.json`,
+with shared definitions in `schema/defs.json`. At import this module reads them all, checks each
+against the JSON Schema 2020-12 meta-schema, resolves their `$ref`s through a `referencing`
+registry built from the files (never the network) and compiles one validator per message.
+`check_client` and `check_server` pick the validator by the message's `msg` field, so a message
+is never tried against every schema.
+
+Part of the protocol layer: imports only the standard library, jsonschema and referencing.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator, validators
+from jsonschema.exceptions import ValidationError, best_match
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+__all__ = [
+    "CLIENT_TYPES",
+    "SERVER_TYPES",
+    "SCHEMA_DIR",
+    "SchemaViolation",
+    "check_client",
+    "check_server",
+]
+
+#: The top-level `schema/` folder of the repository (this file is game_server/protocol/schema.py).
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schema"
+
+#: Every schema's `$id` is this base plus its path under SCHEMA_DIR. The host is reserved
+#: (RFC 6761 `.invalid`), so nothing can ever be fetched from it.
+SCHEMA_BASE = "https://card-table.invalid/schema/"
+
+# At most this many characters of the client's own input go back in an error text.
+_ECHO_LIMIT = 40
+
+
+class SchemaViolation(Exception):
+    """A message does not match its schema.
+
+    `text` says, for a person, which field is wrong and how; `field` is that field's path
+    (`"seats"`, `"table.seats[2].user"`), or None when the message as a whole is wrong.
+    """
+
+    def __init__(self, text: str, field: str | None = None) -> None:
+        super().__init__(text)
+        self.text = text
+        self.field = field
+
+
+# --- The validator class ---------------------------------------------------------------------
+
+
+def _is_integer(checker: object, instance: object) -> bool:
+    # JSON Schema counts 2.0 as an integer, but json.loads gives a float, and a float where
+    # the server counts seats or cards would fail deep inside a handler instead of here.
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+@functools.lru_cache(maxsize=None)
+def _compile(pattern: str) -> re.Pattern[str]:
+    # Schema patterns are ECMA-262 regular expressions, in which a final `$` matches only at
+    # the very end of the string. Python's `$` also matches before a final newline, which
+    # would let "TH\n" pass as a card code; `\Z` is the ECMA meaning.
+    if pattern.endswith("$"):
+        backslashes = len(pattern[:-1]) - len(pattern[:-1].rstrip("\\"))
+        if backslashes % 2 == 0:
+            pattern = pattern[:-1] + r"\Z"
+    return re.compile(pattern)
+
+
+def _pattern(
+    validator: Any, pattern: str, instance: object, schema: Mapping[str, Any]
+) -> Iterable[ValidationError]:
+    if validator.is_type(instance, "string") and not _compile(pattern).search(instance):
+        yield ValidationError(f"does not match {pattern!r}")
+
+
+_Validator = validators.extend(
+    Draft202012Validator,
+    validators={"pattern": _pattern},
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer),
+)
+
+
+# --- Loading -----------------------------------------------------------------------------------
+
+
+def _load(directory: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Read, check and compile every schema file under `directory`.
+
+    Returns the client and the server validators, each a dict from message name to validator.
+
+    Raises:
+        jsonschema.exceptions.SchemaError: a file is not a valid 2020-12 schema.
+        ValueError: a file's `$id` or `msg` does not match its path.
+    """
+    documents: dict[str, dict[str, Any]] = {}
+    for path in sorted(directory.rglob("*.json")):
+        contents = json.loads(path.read_text(encoding="utf-8"))
+        Draft202012Validator.check_schema(contents)
+        uri = SCHEMA_BASE + path.relative_to(directory).as_posix()
+        if contents.get("$id") != uri:
+            raise ValueError(f"{path}: $id must be {uri!r}")
+        documents[uri] = contents
+
+    registry: Registry = Registry().with_resources(
+        (uri, Resource.from_contents(contents, default_specification=DRAFT202012))
+        for uri, contents in documents.items()
+    ).crawl()
+
+    found: dict[str, dict[str, Any]] = {"client": {}, "server": {}}
+    for uri, contents in documents.items():
+        direction, _, file_name = uri.removeprefix(SCHEMA_BASE).partition("/")
+        if direction not in found:
+            continue  # defs.json: definitions only, not a message.
+        name = file_name.removesuffix(".json")
+        if contents.get("properties", {}).get("msg") != {"const": name}:
+            raise ValueError(f"{uri}: properties.msg must be {{'const': {name!r}}}")
+        found[direction][name] = _Validator(contents, registry=registry)
+    return found["client"], found["server"]
+
+
+_CLIENT, _SERVER = _load(SCHEMA_DIR)
+
+#: Names of the messages a client may send.
+CLIENT_TYPES: frozenset[str] = frozenset(_CLIENT)
+#: Names of the messages the server sends.
+SERVER_TYPES: frozenset[str] = frozenset(_SERVER)
+
+
+# --- Checking ----------------------------------------------------------------------------------
+
+
+def check_client(message: object) -> None:
+    """Check a message from a client (already parsed from JSON) against its schema.
+
+    Raises:
+        SchemaViolation: the message is not an object, has no known `msg`, or breaks its
+            schema; the text names the field and the problem.
+    """
+    _check(message, _CLIENT)
+
+
+def check_server(message: object) -> None:
+    """Check a message the server is about to send against its schema.
+
+    Raises:
+        SchemaViolation: as for `check_client`.
+    """
+    _check(message, _SERVER)
+
+
+def _check(message: object, by_name: Mapping[str, Any]) -> None:
+    if not isinstance(message, dict):
+        raise SchemaViolation("message must be a JSON object")
+    if "msg" not in message:
+        raise SchemaViolation("msg: missing", "msg")
+    name = message["msg"]
+    if not isinstance(name, str):
+        raise SchemaViolation(f"msg: must be a string, not {_kind(name)}", "msg")
+    validator = by_name.get(name)
+    if validator is None:
+        raise SchemaViolation(f"msg: unknown message type {_show(name)}", "msg")
+    error = best_match(validator.iter_errors(message))
+    if error is not None:
+        field, text = _explain(error)
+        raise SchemaViolation(text, field)
+
+
+# --- Error texts -------------------------------------------------------------------------------
+
+
+def _explain(error: ValidationError) -> tuple[str | None, str]:
+    """Return (field, text) for one validation error, in words a client developer can act on.
+
+    jsonschema's own messages repeat the whole offending value; these quote at most
+    _ECHO_LIMIT characters of it.
+    """
+    path = list(error.absolute_path)
+    field = _field(path)
+    keyword = error.validator
+    value = error.validator_value
+    instance = error.instance
+
+    if keyword == "required":
+        missing = next(name for name in value if name not in instance)
+        name = _field([*path, missing])
+        return name, f"{name}: missing"
+    if keyword == "additionalProperties":
+        known = error.schema.get("properties", {})
+        extra = [key for key in instance if key not in known]
+        more = f" (and {len(extra) - 1} more)" if len(extra) > 1 else ""
+        prefix = f"{field}: " if field else ""
+        return field, f"{prefix}unknown field {_show(extra[0])}{more}"
+
+    if keyword == "not" and value == {}:
+        # The schemas forbid a known field in some cases with {"description": ..., "not": {}};
+        # the description says when, e.g. "for a spectator".
+        text = f"not allowed {error.schema.get('description', 'here')}"
+    elif keyword is None:  # a `false` subschema (jsonschema leaves its field out of the path)
+        text = "not allowed here"
+    elif keyword == "type":
+        text = f"must be {_types(value)}, not {_kind(instance, with_value=True)}"
+    elif keyword in ("enum", "const"):
+        choices = value if keyword == "enum" else [value]
+        if len(choices) == 1:
+            text = f"must be {_show(choices[0])}, not {_show(instance)}"
+        else:
+            text = f"{_show(instance)} is not one of {', '.join(map(_show, choices))}"
+    elif keyword == "minimum":
+        text = f"{_show(instance)} is less than the minimum of {value}"
+    elif keyword == "maximum":
+        text = f"{_show(instance)} is greater than the maximum of {value}"
+    elif keyword == "minLength":
+        text = "must not be empty" if value == 1 else f"must be at least {value} characters long"
+    elif keyword == "maxLength":
+        text = f"must be at most {value} characters long"
+    elif keyword == "pattern":
+        what = error.schema.get("title")
+        text = (
+            f"{_show(instance)} is not a valid {what}"
+            if what
+            else f"{_show(instance)} does not match {value}"
+        )
+    elif keyword == "minItems":
+        text = f"must have at least {value} item{'s' if value != 1 else ''}"
+    elif keyword == "maxItems":
+        text = f"must have at most {value} item{'s' if value != 1 else ''}"
+    elif keyword == "uniqueItems":
+        text = "must not repeat an item"
+    elif keyword in ("anyOf", "oneOf"):
+        kinds = [e.validator_value for e in error.context if e.validator == "type" and not e.path]
+        if kinds and len(kinds) == len(error.context):
+            text = f"must be {_types(kinds)}, not {_kind(instance, with_value=True)}"
+        else:
+            text = "matches none of the allowed forms"
+    else:
+        text = f"fails the schema's {keyword!r} rule"
+    return field, f"{field or 'message'}: {text}"
+
+
+def _field(path: Iterable[str | int]) -> str | None:
+    """`['table', 'seats', 2, 'user']` -> `'table.seats[2].user'`."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else part
+    return text or None
+
+
+_ARTICLES = {
+    "object": "an object",
+    "array": "an array",
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "null",
+}
+
+
+def _types(expected: object) -> str:
+    """`'integer'` -> 'an integer'; `['integer', 'null']` -> 'an integer or null'."""
+    names: list[str] = []
+    for item in expected if isinstance(expected, list) else [expected]:
+        for name in item if isinstance(item, list) else [item]:
+            if name not in names:
+                names.append(name)
+    return " or ".join(_ARTICLES.get(name, name) for name in names)
+
+
+def _kind(instance: object, with_value: bool = False) -> str:
+    """The JSON type of a value: 'a string', 'an object', 'null'; with_value adds a short
+    rendering of scalars: "the string 'x'", '2.5'."""
+    if instance is None or isinstance(instance, bool):
+        return json.dumps(instance) if with_value else "a boolean" if instance is not None else "null"
+    if isinstance(instance, (int, float)):
+        if with_value:
+            return _show(instance)
+        return "an integer" if isinstance(instance, int) else "a number"
+    if isinstance(instance, str):
+        return f"the string {_show(instance)}" if with_value else "a string"
+    if isinstance(instance, (list, tuple)):
+        return "an array"
+    if isinstance(instance, dict):
+        return "an object"
+    return type(instance).__name__
+
+
+def _show(value: object) -> str:
+    """A short, quoted rendering of a value, never more than _ECHO_LIMIT characters of it."""
+    if isinstance(value, str):
+        if len(value) > _ECHO_LIMIT:
+            return repr(value[: _ECHO_LIMIT - 1]) + "…"
+        return repr(value)
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, int):
+        # Also avoids int-to-str's 4300-digit limit.
+        return str(value) if value.bit_length() <= 128 else "a very large integer"
+    if isinstance(value, float):
+        return repr(value)
+    return _kind(value)
