@@ -1,0 +1,280 @@
+"""A small asyncio client for protocol v1 over SockJS WebSocket.
+
+The tests, the load tools and your own scripts use it:
+
+    token, user = await dev_login("http://localhost:8080", "Ann")
+    async with await GameClient.connect("http://localhost:8080") as client:
+        await client.auth(token)
+        state = await client.request({"msg": "create", "game": "crazy_eights",
+                                      "name": "Ann's table", "seats": 3})
+
+`request` sends a message with a fresh `id` and returns the first reply carrying it as `re`
+(raising `ServerError` if that reply is an `error`). Every message received is also kept in
+`client.received`, and `next_message` / `wait_for` read them in order.
+
+Run `python -m game_server.client --name Ann` to sign in on a `--dev` server and play one game
+of Crazy Eights against two bots, printing what happens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import random
+import string
+import sys
+from typing import Any, Callable
+from urllib.parse import urlsplit, urlunsplit
+
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+from tornado.websocket import WebSocketClientConnection, websocket_connect
+
+Message = dict[str, Any]
+
+
+class ServerError(Exception):
+    """The server answered a request with an `error` message."""
+
+    def __init__(self, message: Message) -> None:
+        self.code = message.get("code")
+        self.text = message.get("text")
+        self.message = message
+        super().__init__(f"{self.code}: {self.text}")
+
+
+class ConnectionClosed(Exception):
+    """The SockJS session was closed; `code` and `reason` are the server's."""
+
+    def __init__(self, code: int | None, reason: str | None) -> None:
+        self.code, self.reason = code, reason
+        super().__init__(f"connection closed ({code} {reason})")
+
+
+async def dev_login(base_url: str, name: str) -> tuple[str, Message]:
+    """Sign in through a --dev server's /dev/login: returns (token, user)."""
+    request = HTTPRequest(base_url.rstrip("/") + "/dev/login", method="POST",
+                          headers={"Content-Type": "application/json"},
+                          body=json.dumps({"name": name}))
+    response = await AsyncHTTPClient().fetch(request)
+    body = json.loads(response.body)
+    return body["token"], body["user"]
+
+
+def sockjs_websocket_url(base_url: str, prefix: str = "/sockjs") -> str:
+    """The raw SockJS WebSocket URL for a new session under `prefix`."""
+    scheme, netloc, path, _, _ = urlsplit(base_url)
+    ws_scheme = {"http": "ws", "https": "wss"}.get(scheme, scheme)
+    session = "".join(random.choices(string.ascii_lowercase + string.digits, k=12))
+    server = f"{random.randrange(1000):03d}"
+    full = f"{path.rstrip('/')}{prefix}/{server}/{session}/websocket"
+    return urlunsplit((ws_scheme, netloc, full, "", ""))
+
+
+class GameClient:
+    """One protocol-v1 connection."""
+
+    def __init__(self, ws: WebSocketClientConnection) -> None:
+        self._ws = ws
+        self._ids = itertools.count(1)
+        self._queue: asyncio.Queue[Message | None] = asyncio.Queue()
+        self.received: list[Message] = []
+        self.close_reason: tuple[int | None, str | None] | None = None
+        self._reader = asyncio.ensure_future(self._read())
+        self._waiters: dict[Any, asyncio.Future] = {}
+
+    @classmethod
+    async def connect(cls, base_url: str, prefix: str = "/sockjs",
+                      timeout: float = 10.0) -> "GameClient":
+        """Open a SockJS WebSocket session and wait for its open frame."""
+        ws = await asyncio.wait_for(websocket_connect(sockjs_websocket_url(base_url, prefix)),
+                                    timeout)
+        first = await asyncio.wait_for(ws.read_message(), timeout)
+        if first != "o":
+            ws.close()
+            raise ConnectionClosed(None, f"unexpected SockJS open frame {first!r}")
+        return cls(ws)
+
+    async def __aenter__(self) -> "GameClient":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
+
+    # --- sending -------------------------------------------------------------------------
+
+    def send(self, message: Message) -> None:
+        """Send one message as it is (no id added)."""
+        self.send_raw(json.dumps([json.dumps(message)]))
+
+    def send_raw(self, frame: str) -> None:
+        """Send a raw SockJS frame (tests use this for malformed input)."""
+        if self.close_reason is not None:
+            raise ConnectionClosed(*self.close_reason)
+        self._ws.write_message(frame)
+
+    async def request(self, message: Message, timeout: float = 10.0) -> Message:
+        """Send with a fresh id and return the reply carrying it as `re`.
+
+        Raises:
+            ServerError: the reply is an error.
+            ConnectionClosed: the connection closed first.
+            asyncio.TimeoutError: no reply within `timeout`.
+        """
+        request_id = next(self._ids)
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        self._waiters[request_id] = future
+        try:
+            self.send({**message, "id": request_id})
+            reply = await asyncio.wait_for(future, timeout)
+        finally:
+            self._waiters.pop(request_id, None)
+        if reply.get("msg") == "error":
+            raise ServerError(reply)
+        return reply
+
+    async def auth(self, token: str) -> Message:
+        """Authenticate; returns the `welcome` message."""
+        return await self.request({"msg": "auth", "token": token})
+
+    # --- receiving -----------------------------------------------------------------------
+
+    async def next_message(self, timeout: float = 10.0) -> Message:
+        """The next message received, in order.
+
+        Raises:
+            ConnectionClosed: no more messages will come.
+        """
+        message = await asyncio.wait_for(self._queue.get(), timeout)
+        if message is None:
+            self._queue.put_nowait(None)
+            raise ConnectionClosed(*(self.close_reason or (None, None)))
+        return message
+
+    async def wait_for(self, predicate: Callable[[Message], bool],
+                       timeout: float = 10.0) -> Message:
+        """Read messages in order until one matches `predicate`; return it."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise asyncio.TimeoutError("no matching message")
+            message = await self.next_message(remaining)
+            if predicate(message):
+                return message
+
+    def drain(self) -> list[Message]:
+        """Every message received and not yet read, without waiting."""
+        messages = []
+        while not self._queue.empty():
+            message = self._queue.get_nowait()
+            if message is None:
+                self._queue.put_nowait(None)
+                break
+            messages.append(message)
+        return messages
+
+    async def _read(self) -> None:
+        try:
+            while True:
+                frame = await self._ws.read_message()
+                if frame is None:
+                    self.close_reason = self.close_reason or (None, "connection lost")
+                    break
+                if frame == "h":
+                    continue
+                if frame.startswith("c"):
+                    code, reason = json.loads(frame[1:])
+                    self.close_reason = (code, reason)
+                    break
+                if frame.startswith("a"):
+                    for text in json.loads(frame[1:]):
+                        self._deliver(json.loads(text))
+        finally:
+            for future in self._waiters.values():
+                if not future.done():
+                    future.set_exception(ConnectionClosed(*(self.close_reason or (None, None))))
+            self._queue.put_nowait(None)
+
+    def _deliver(self, message: Message) -> None:
+        self.received.append(message)
+        self._queue.put_nowait(message)
+        future = self._waiters.get(message.get("re"))
+        if future is not None and not future.done():
+            future.set_result(message)
+
+    async def close(self) -> None:
+        self._ws.close()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._reader), 5)
+        except (asyncio.TimeoutError, Exception):
+            self._reader.cancel()
+
+
+# --- a simple player, for the command line and for load tools ------------------------------
+
+def playable(card: str, table: Message) -> bool:
+    """Whether `card` may be put on the pile shown in `table` (Crazy Eights)."""
+    if card[0] == "8":
+        return True
+    top = table["pile"][-1]
+    return card[1] == table["suit"] or card[0] == top[0]
+
+
+def choose(table: Message) -> Message:
+    """A legal move for the player whose view `table` is: a matching card, else take."""
+    hand = table["hand"]
+    plain = [card for card in hand if card[0] != "8" and playable(card, table)]
+    if plain:
+        return {"msg": "put", "card": plain[0]}
+    eights = [card for card in hand if card[0] == "8"]
+    if eights:
+        suits = [card[1] for card in hand if card[0] != "8"] or ["S"]
+        return {"msg": "put", "card": eights[0], "suit": max(set(suits), key=suits.count)}
+    return {"msg": "take"}
+
+
+async def play_against_bots(base_url: str, name: str, bots: int = 2,
+                            out: Callable[[str], None] = print) -> Message:
+    """Sign in, create a room, add bots, start and play until the game ends."""
+    token, user = await dev_login(base_url, name)
+    async with await GameClient.connect(base_url) as client:
+        await client.auth(token)
+        out(f"signed in as {user['name']} (id {user['id']})")
+        state = await client.request({"msg": "create", "game": "crazy_eights",
+                                      "name": f"{name}'s table", "seats": bots + 1})
+        for _ in range(bots):
+            state = await client.request({"msg": "add_bot"})
+        room = state["room"]
+        out(f"room {room}: playing against {bots} bots")
+        while True:
+            state = await client.wait_for(lambda m: m.get("msg") == "state", 60)
+            # Act on the newest state only: older ones are history by now.
+            for message in client.drain():
+                if message.get("msg") == "state":
+                    state = message
+            table = state["table"]
+            if table["status"] == "finished":
+                out(f"game over: seat {table['winner']} won; scores {table['scores']}")
+                return state
+            if table["status"] == "playing" and table["turn"] == table["you"]:
+                move = choose(table)
+                out(f"hand {' '.join(table['hand'])} | top {table['pile'][-1]} "
+                    f"suit {table['suit']} -> {move['msg']} {move.get('card', '')}")
+                await client.request(move)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Play a game against bots on a --dev server.")
+    parser.add_argument("--url", default="http://localhost:8080")
+    parser.add_argument("--name", default="Player")
+    parser.add_argument("--bots", type=int, default=2, choices=range(1, 7))
+    args = parser.parse_args(argv)
+    asyncio.run(play_against_bots(args.url, args.name, args.bots))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""Settings from environment variables, so docker-compose and CI can configure the server.
+
+Every setting has one environment variable; `game-server serve --help` lists them with their
+defaults. Nothing here reads files except the development key file, and only in dev mode.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+DEV_KEY_FILE = ".game-dev-keys"
+
+#: (variable, default, description) for every setting; the CLI prints this table.
+ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
+    ("GAME_DATABASE_URL", "sqlite:///game.db",
+     "SQLAlchemy database URL (SQLite embedded by default, postgresql://... in production)"),
+    ("GAME_TOKEN_KEYS", "(none)",
+     "comma-separated kid:key pairs (key: 32 bytes, base64); the first issues tokens, all "
+     "verify. Required unless --dev, which generates one into ./" + DEV_KEY_FILE),
+    ("GAME_PORT", "8080", "TCP port to listen on (--port overrides it)"),
+    ("GAME_SERVER_ID", "the host name", "this server's id, sent in welcome and used to find "
+     "the games it hosts"),
+    ("GAME_BOT_DELAY", "0.6", "seconds a bot waits before it moves"),
+    ("GAME_GRACE_SECONDS", "60", "seconds a disconnected player's seat is kept before a bot "
+     "takes over"),
+)
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Config:
+    database_url: str = "sqlite:///game.db"
+    token_keys: str = ""
+    port: int = 8080
+    server_id: str = field(default_factory=socket.gethostname)
+    bot_delay: float = 0.6
+    grace_seconds: float = 60.0
+    dev: bool = False
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, *, dev: bool = False,
+                 port: int | None = None) -> "Config":
+        """Read the settings; `port` (from the command line) wins over GAME_PORT.
+
+        Raises:
+            ConfigError: a value cannot be parsed.
+        """
+        env = os.environ if environ is None else environ
+        return cls(
+            database_url=env.get("GAME_DATABASE_URL") or "sqlite:///game.db",
+            token_keys=env.get("GAME_TOKEN_KEYS", "").strip(),
+            port=port if port is not None else _number(env, "GAME_PORT", int, 8080),
+            server_id=env.get("GAME_SERVER_ID") or socket.gethostname(),
+            bot_delay=_number(env, "GAME_BOT_DELAY", float, 0.6),
+            grace_seconds=_number(env, "GAME_GRACE_SECONDS", float, 60.0),
+            dev=dev,
+        )
+
+
+def _number(env, name: str, kind: type, default):
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = kind(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a {kind.__name__}, not {text!r}") from None
+    if value < 0:
+        raise ConfigError(f"{name} must not be negative, not {text!r}")
+    return value
+
+
+def dev_token_keys(directory: Path | None = None) -> str:
+    """Return the development key ring, creating it in a git-ignored file the first time.
+
+    Only for `serve --dev`: production must set GAME_TOKEN_KEYS.
+    """
+    from game_server.tokens import generate_key
+
+    path = (directory or Path.cwd()) / DEV_KEY_FILE
+    if path.exists():
+        return path.read_text().strip()
+    keys = f"1:{generate_key()}"
+    path.write_text(keys + "\n")
+    path.chmod(0o600)
+    log.warning("GAME_TOKEN_KEYS is not set: generated a development key into %s "
+                "(tokens made with it only work on this machine)", path)
+    return keys

@@ -1,0 +1,266 @@
+"""The server's protocol state: rooms, connected peers, and who is told what.
+
+The hub turns a table's `Change`s into `state` messages, one per member connection, each with
+that member's own view (JSON encoded once per distinct view). It owns the timers that make bots
+move and that end a disconnected player's grace period, and it pushes the room list to peers in
+the lobby. It uses asyncio for timers and for the user lookup, and nothing of Tornado or SockJS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable
+
+from game_server.protocol import handlers
+from game_server.protocol.peer import Peer, encode
+from game_server.tables import Change, Lobby, Player, Table
+
+log = logging.getLogger(__name__)
+
+PROTOCOL_VERSION = 1
+#: Peers in the lobby get the room list at most this often when rooms change.
+ROOM_LIST_PUSH_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class HubSettings:
+    server_id: str = "game-1"
+    bot_delay: float = 0.6
+    grace_seconds: float = 60.0
+
+
+class Hub:
+    """Everything the protocol layer shares between connections.
+
+    `read_token(token) -> user id` raises on any invalid token; `load_user(user id)` is a
+    coroutine returning a `Player` or None. Both are edges passed in, so tests can fake them.
+    """
+
+    def __init__(self, *, read_token: Callable[[str], int],
+                 load_user: Callable[[int], Awaitable[Player | None]],
+                 settings: HubSettings = HubSettings(), lobby: Lobby | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.read_token = read_token
+        self.load_user = load_user
+        self.settings = settings
+        self.lobby = lobby or Lobby()
+        self.clock = clock
+        self.peers: set[Peer] = set()
+        #: Connections in each room, by room id.
+        self.members: dict[str, set[Peer]] = defaultdict(set)
+        #: The room where each user is seated in person.
+        self.seated: dict[int, str] = {}
+        self._grace: dict[tuple[str, int], asyncio.TimerHandle] = {}
+        self._bots: dict[str, asyncio.TimerHandle] = {}
+        self._room_list_push: asyncio.TimerHandle | None = None
+
+    # --- connections ---------------------------------------------------------------------
+
+    def connect(self, send: Callable[[str], None], close: Callable[[int, str], None],
+                transport: str = "") -> Peer:
+        peer = Peer(self, send, close, transport)
+        self.peers.add(peer)
+        return peer
+
+    def disconnected(self, peer: Peer) -> None:
+        self.peers.discard(peer)
+        if peer.room is not None:
+            self.detach(peer, disconnect=True)
+
+    def handle(self, peer: Peer, kind: str, message: dict[str, Any],
+               re: str | int | None) -> None:
+        """Run the handler for an authenticated (or `auth`) message.
+
+        Raises:
+            ProtocolError: the request is refused; nothing has changed.
+        """
+        handlers.HANDLERS[kind](self, peer, message, re)
+
+    # --- rooms ---------------------------------------------------------------------------
+
+    def attach(self, peer: Peer, table: Table, playing: bool) -> None:
+        if peer.room is not None and peer.room is not table:
+            self.detach(peer)
+        peer.room, peer.playing = table, playing
+        self.members[table.id].add(peer)
+
+    def detach(self, peer: Peer, disconnect: bool = False) -> None:
+        """Take a connection out of its room, telling the room what changed.
+
+        A player's last connection going away marks the seat disconnected and starts the grace
+        period; a spectator's last connection stops watching.
+        """
+        table, playing = peer.room, peer.playing
+        if table is None:
+            return
+        peer.room, peer.playing = None, False
+        members = self.members.get(table.id)
+        if members is not None:
+            members.discard(peer)
+        user = peer.user
+        if user is None or self._user_attached(table, user.id, playing):
+            return
+        if playing:
+            if disconnect:
+                self.publish(table, table.set_connected(user, False))
+                self._start_grace(table, user)
+        else:
+            self.publish(table, table.unwatch(user))
+
+    def room_members(self, table: Table, user_id: int) -> list[Peer]:
+        return [p for p in self.members.get(table.id, ()) if p.user and p.user.id == user_id]
+
+    def _user_attached(self, table: Table, user_id: int, playing: bool) -> bool:
+        return any(p.playing == playing for p in self.room_members(table, user_id))
+
+    def seated_room(self, user_id: int) -> Table | None:
+        room_id = self.seated.get(user_id)
+        table = self.lobby.get(room_id) if room_id else None
+        if table is None or not table.is_seated(user_id):
+            self.seated.pop(user_id, None)
+            return None
+        return table
+
+    # --- fan-out -------------------------------------------------------------------------
+
+    def publish(self, table: Table, changes: list[Change], requester: Peer | None = None,
+                re: str | int | None = None) -> None:
+        """Send each change to every connection in the room, with its own view.
+
+        The requester's copies carry `re`; every other copy is encoded once per view.
+        """
+        if not changes:
+            return
+        self._refresh_seating(table)
+        for change in changes:
+            encoded: dict[int | None, str] = {}
+            for peer in list(self.members.get(table.id, ())):
+                seat = table.seat_of(peer.user.id) if peer.playing else None
+                if seat not in change.views:
+                    seat = None
+                message = self._state(table, change, seat)
+                if peer is requester and re is not None:
+                    peer.send({**message, "re": re})
+                    continue
+                text = encoded.get(seat)
+                if text is None:
+                    text = encoded[seat] = encode(message)
+                peer.send(text)
+        self._after_change(table)
+
+    def send_state(self, peer: Peer, table: Table, re: str | int | None) -> None:
+        """The room's current state for one connection, without a change (a rejoin)."""
+        seat = table.seat_of(peer.user.id) if peer.playing else None
+        message = {"msg": "state", "room": table.id, "seq": table.seq,
+                   "table": table.view_for(seat)}
+        peer.reply(message, re)
+
+    @staticmethod
+    def _state(table: Table, change: Change, seat: int | None) -> dict[str, Any]:
+        return {"msg": "state", "room": table.id, "seq": change.seq,
+                "event": change.event_for(seat), "table": change.views[seat]}
+
+    def _refresh_seating(self, table: Table) -> None:
+        for seat in table.seats:
+            if seat is not None and seat.player is not None and seat.human:
+                self.seated[seat.player.id] = table.id
+
+    def _after_change(self, table: Table) -> None:
+        if table.humans == 0:
+            self.close_room(table)
+            return
+        self._schedule_bot(table)
+        self.room_list_changed()
+
+    def close_room(self, table: Table) -> None:
+        """Close a room no person plays in any more; its spectators are told `left`."""
+        self.lobby.close(table.id)
+        for peer in list(self.members.pop(table.id, ())):
+            peer.room, peer.playing = None, False
+            peer.send({"msg": "left", "room": table.id})
+        timer = self._bots.pop(table.id, None)
+        if timer is not None:
+            timer.cancel()
+        for key in [key for key in self._grace if key[0] == table.id]:
+            self._grace.pop(key).cancel()
+        self.room_list_changed()
+
+    # --- the room list -------------------------------------------------------------------
+
+    def room_list_message(self) -> dict[str, Any]:
+        return {"msg": "room_list", "rooms": self.lobby.room_list()}
+
+    def room_list_changed(self) -> None:
+        """Push the room list to connections in the lobby, at most once a second."""
+        if self._room_list_push is not None:
+            return
+        loop = asyncio.get_running_loop()
+        self._room_list_push = loop.call_later(ROOM_LIST_PUSH_SECONDS, self._push_room_list)
+
+    def _push_room_list(self) -> None:
+        self._room_list_push = None
+        text: str | None = None
+        for peer in list(self.peers):
+            if peer.user is not None and peer.room is None and not peer.closed:
+                text = text or encode(self.room_list_message())
+                peer.send(text)
+
+    # --- timers --------------------------------------------------------------------------
+
+    def _schedule_bot(self, table: Table) -> None:
+        if table.id in self._bots or table.bot_to_move() is None:
+            return
+        loop = asyncio.get_running_loop()
+        self._bots[table.id] = loop.call_later(self.settings.bot_delay, self._bot_moves, table)
+
+    def _bot_moves(self, table: Table) -> None:
+        self._bots.pop(table.id, None)
+        if self.lobby.get(table.id) is not table:
+            return
+        try:
+            changes = table.play_bot()
+        except Exception:
+            # A bug in the bot or the rules: log it and leave the table as it is.
+            log.exception("bot move failed in room %s", table.id)
+            return
+        self.publish(table, changes)
+
+    def _start_grace(self, table: Table, user: Player) -> None:
+        key = (table.id, user.id)
+        old = self._grace.pop(key, None)
+        if old is not None:
+            old.cancel()
+        loop = asyncio.get_running_loop()
+        self._grace[key] = loop.call_later(self.settings.grace_seconds, self._grace_over,
+                                           table, user)
+
+    def cancel_grace(self, table: Table, user: Player) -> None:
+        timer = self._grace.pop((table.id, user.id), None)
+        if timer is not None:
+            timer.cancel()
+
+    def _grace_over(self, table: Table, user: Player) -> None:
+        self._grace.pop((table.id, user.id), None)
+        if self.lobby.get(table.id) is not table or self.room_members(table, user.id):
+            return
+        self.publish(table, table.expire(user))
+
+    def stop_timers(self) -> None:
+        """Cancel every timer (server shutdown)."""
+        for timer in [*self._grace.values(), *self._bots.values()]:
+            timer.cancel()
+        self._grace.clear()
+        self._bots.clear()
+        if self._room_list_push is not None:
+            self._room_list_push.cancel()
+            self._room_list_push = None
+
+    # --- for handlers --------------------------------------------------------------------
+
+    def welcome(self, peer: Peer) -> dict[str, Any]:
+        return {"msg": "welcome", "user": {"id": peer.user.id, "name": peer.user.name},
+                "server": self.settings.server_id, "protocol": PROTOCOL_VERSION}

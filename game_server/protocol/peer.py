@@ -1,0 +1,177 @@
+"""One client connection's protocol state: text in, checks in order, messages out.
+
+`Peer.receive(text)` runs the checks in the order the protocol promises (rate, size, JSON,
+schema, authentication, then the handler's room, seat and game-rule checks) and turns every
+client mistake into an `error` message. It knows nothing of Tornado or SockJS: the transport
+gives it a `send(text)` and a `close(code, reason)` callable.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import deque
+from typing import TYPE_CHECKING, Any, Callable
+
+from game_server.protocol.errors import ProtocolError
+from game_server.protocol.ratelimit import RateLimit
+from game_server.protocol.schema import SchemaViolation, check_client
+
+if TYPE_CHECKING:
+    from game_server.protocol.hub import Hub
+    from game_server.tables import Player, Table
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_BYTES = 4096
+MAX_INVALID_TOKENS = 5
+
+#: SockJS close codes the server uses (4000-4999 are for applications).
+CLOSE_INVALID_TOKENS = (4001, "Too many invalid tokens")
+CLOSE_FLOOD = (4002, "Too many messages")
+
+
+def encode(message: dict[str, Any]) -> str:
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+
+
+def request_id(message: Any) -> str | int | None:
+    """The request's `id` if it is one the reply can echo as `re`."""
+    if not isinstance(message, dict):
+        return None
+    value = message.get("id")
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) or (isinstance(value, str) and 0 < len(value) <= 64):
+        return value
+    return None
+
+
+class Peer:
+    """A connected client. Its `user` is set once `auth` succeeds."""
+
+    def __init__(self, hub: "Hub", send: Callable[[str], None],
+                 close: Callable[[int, str], None], transport: str = "") -> None:
+        self.hub = hub
+        self.transport = transport
+        self.user: Player | None = None
+        #: The room this connection is in, and whether as a player (else a spectator).
+        self.room: Table | None = None
+        self.playing = False
+        self.closed = False
+        self._send = send
+        self._close = close
+        self._limit = RateLimit(hub.clock)
+        self._invalid_tokens = 0
+        #: While an auth lookup runs, later messages wait here, in order.
+        self._waiting: deque[str] | None = None
+
+    def __repr__(self) -> str:
+        who = self.user.name if self.user else "anonymous"
+        return f"<Peer {who} via {self.transport or '?'}>"
+
+    # --- from the transport --------------------------------------------------------------
+
+    def receive(self, text: Any) -> None:
+        """Handle one SockJS message. Never raises."""
+        if self.closed:
+            return
+        if not self._limit.allow():
+            if self._limit.flooding:
+                self.close(*CLOSE_FLOOD)
+            else:
+                self.error(ProtocolError("rate_limited"))
+            return
+        if self._waiting is not None:
+            self._waiting.append(text)
+            return
+        self._process(text)
+
+    def bad_frame(self) -> None:
+        """The transport got a frame that is not valid JSON at the SockJS level."""
+        if not self.closed and self._limit.allow():
+            self.error(ProtocolError("bad_json", "The SockJS frame is not valid JSON."))
+
+    def disconnected(self) -> None:
+        """The connection is gone; the seat is kept for the grace period."""
+        if self.closed:
+            return
+        self.closed = True
+        self._waiting = None
+        try:
+            self.hub.disconnected(self)
+        except Exception:
+            log.exception("error while handling the disconnect of %r", self)
+
+    # --- to the client -------------------------------------------------------------------
+
+    def send(self, message: dict[str, Any] | str) -> None:
+        if self.closed:
+            return
+        text = message if isinstance(message, str) else encode(message)
+        try:
+            self._send(text)
+        except Exception:
+            log.debug("send to %r failed", self, exc_info=True)
+
+    def reply(self, message: dict[str, Any], re: str | int | None) -> None:
+        if re is not None:
+            message = {**message, "re": re}
+        self.send(message)
+
+    def error(self, error: ProtocolError, re: str | int | None = None) -> None:
+        self.reply({"msg": "error", "code": error.code, "text": error.text}, re)
+
+    def close(self, code: int, reason: str) -> None:
+        if self.closed:
+            return
+        try:
+            self._close(code, reason)
+        finally:
+            self.disconnected()
+
+    # --- checks, in the protocol's order ------------------------------------------------
+
+    def _process(self, text: Any) -> None:
+        message: Any = None
+        try:
+            if not isinstance(text, str):
+                raise ProtocolError("bad_json", "Each SockJS message must be a JSON string.")
+            if len(text) > MAX_MESSAGE_BYTES // 4 and len(text.encode("utf-8")) > MAX_MESSAGE_BYTES:
+                raise ProtocolError("too_large")
+            try:
+                message = json.loads(text)
+            except ValueError:
+                raise ProtocolError("bad_json") from None
+            try:
+                check_client(message)
+            except SchemaViolation as violation:
+                raise ProtocolError("bad_message", str(violation)) from None
+            kind = message["msg"]
+            if kind != "auth" and self.user is None:
+                raise ProtocolError("auth_required")
+            self.hub.handle(self, kind, message, request_id(message))
+        except ProtocolError as error:
+            self.error(error, request_id(message))
+        except Exception:
+            log.exception("internal error handling a message from %r", self)
+            self.error(ProtocolError("internal"), request_id(message))
+
+    # --- authentication ------------------------------------------------------------------
+
+    def token_refused(self, re: str | int | None) -> None:
+        self._invalid_tokens += 1
+        self.error(ProtocolError("invalid_token"), re)
+        if self._invalid_tokens >= MAX_INVALID_TOKENS:
+            self.close(*CLOSE_INVALID_TOKENS)
+
+    def hold(self) -> None:
+        """Keep later messages waiting until `release` (while auth looks the user up)."""
+        self._waiting = deque()
+
+    def release(self) -> None:
+        waiting, self._waiting = self._waiting, None
+        while waiting and not self.closed and self._waiting is None:
+            self._process(waiting.popleft())
+        if waiting and self._waiting is not None:
+            self._waiting.extendleft(reversed(waiting))

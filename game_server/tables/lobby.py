@@ -1,0 +1,61 @@
+"""The lobby: every room on this server, by id, and the room list players see.
+
+Imports only the tables and rules layers.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any, Callable, Iterator
+
+from game_server.tables.table import Table
+
+#: Room ids are 12 URL-safe characters from 9 random bytes: never two characters (so never
+#: mistaken for a card code) and never reused, so a room's seq cannot repeat after a restart.
+_ROOM_ID_BYTES = 9
+
+
+def new_room_id() -> str:
+    return secrets.token_urlsafe(_ROOM_ID_BYTES)
+
+
+class Lobby:
+    """Creates, finds and closes rooms."""
+
+    def __init__(self, seeds: Callable[[], int] | None = None,
+                 room_ids: Callable[[], str] = new_room_id) -> None:
+        self._rooms: dict[str, Table] = {}
+        self._seeds = seeds or (lambda: secrets.randbits(63))
+        self._room_ids = room_ids
+
+    def create(self, name: str, game: str, seats: int) -> Table:
+        """Open an empty room; the caller seats its owner with `table.sit(owner)`.
+
+        Raises:
+            TableError: the game or the seat count is not offered.
+        """
+        room_id = self._room_ids()
+        while room_id in self._rooms:
+            room_id = self._room_ids()
+        table = Table(room_id, name.strip(), game, seats, self._seeds)
+        self._rooms[room_id] = table
+        return table
+
+    def get(self, room_id: str) -> Table | None:
+        return self._rooms.get(room_id)
+
+    def close(self, room_id: str) -> None:
+        self._rooms.pop(room_id, None)
+
+    def __iter__(self) -> Iterator[Table]:
+        return iter(list(self._rooms.values()))
+
+    def __len__(self) -> int:
+        return len(self._rooms)
+
+    def room_list(self) -> list[dict[str, Any]]:
+        """Every room's summary: waiting rooms first, then playing, then finished."""
+        order = {"waiting": 0, "playing": 1, "finished": 2}
+        rooms = [table.summary() for table in self._rooms.values()]
+        rooms.sort(key=lambda room: order[room["status"]])
+        return rooms

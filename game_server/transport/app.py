@@ -1,0 +1,127 @@
+"""The Tornado application: SockJS under /sockjs, the web client at /, and small JSON routes.
+
+Routes:
+- `/sockjs/...`: the game protocol over every SockJS transport.
+- `/config.json`: what the web client needs to know ({dev, server, protocol}).
+- `/dev/login` (only with --dev): create or find a user by name and hand out a token.
+- `/vendor/sockjs.min.js`: the sockjs-client copy installed by npm in web_client/.
+- `/...`: the files of web_client/ (index.html at /).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+import tornado.web
+
+from game_server.protocol import PROTOCOL_VERSION, Hub
+from game_server.transport.connection import connection_class
+from game_server.transport.sockjs_fixes import make_router
+
+log = logging.getLogger(__name__)
+
+WEB_CLIENT = Path(__file__).resolve().parents[2] / "web_client"
+SOCKJS_CLIENT = WEB_CLIENT / "node_modules" / "sockjs-client" / "dist"
+SOCKJS_PREFIX = "/sockjs"
+SOCKJS_URL = "/vendor/sockjs.min.js"
+
+
+@dataclass(frozen=True)
+class DevLogin:
+    """What `/dev/login` needs: find-or-create a user by name, and seal a token for them.
+
+    `login(name)` returns (user id, user name) and raises ValueError for a bad name.
+    """
+
+    login: Callable[[str], Awaitable[tuple[int, str]]]
+    issue_token: Callable[[int], str]
+
+
+def make_app(hub: Hub, *, dev_login: DevLogin | None = None,
+             sockjs_settings: dict[str, Any] | None = None,
+             web_client: Path = WEB_CLIENT) -> tornado.web.Application:
+    """Build the application around a hub. `dev_login` enables /dev/login (serve --dev)."""
+    router = make_router(connection_class(hub), SOCKJS_PREFIX, sockjs_settings or {},
+                         sockjs_url=SOCKJS_URL)
+    config = {"dev": dev_login is not None, "server": hub.settings.server_id,
+              "protocol": PROTOCOL_VERSION}
+    routes: list[Any] = list(router.urls)
+    routes.append((r"/config\.json", ConfigHandler, {"config": config}))
+    if dev_login is not None:
+        routes.append((r"/dev/login", DevLoginHandler, {"dev_login": dev_login}))
+    routes.append((r"/vendor/(sockjs(?:\.min)?\.js(?:\.map)?)", tornado.web.StaticFileHandler,
+                   {"path": str(web_client / "node_modules" / "sockjs-client" / "dist")}))
+    routes.append((r"/(.*)", WebClientHandler,
+                   {"path": str(web_client), "default_filename": "index.html"}))
+    app = tornado.web.Application(routes, compress_response=True)
+    app.sockjs_router = router
+    return app
+
+
+class ConfigHandler(tornado.web.RequestHandler):
+    def initialize(self, config: dict[str, Any]) -> None:
+        self.config = config
+
+    def get(self) -> None:
+        self.set_header("Cache-Control", "no-store")
+        self.write(self.config)
+
+
+class DevLoginHandler(tornado.web.RequestHandler):
+    """POST a `name` (JSON or form): the user is created if needed; returns {token, user}."""
+
+    def initialize(self, dev_login: DevLogin) -> None:
+        self.dev_login = dev_login
+
+    def check_xsrf_cookie(self) -> None:
+        pass
+
+    async def post(self) -> None:
+        self.set_header("Cache-Control", "no-store")
+        name = self._name()
+        if name is None:
+            self._refuse("Send a name, as JSON {\"name\": ...} or a form field.")
+            return
+        try:
+            user_id, user_name = await self.dev_login.login(name)
+        except ValueError as error:
+            self._refuse(str(error))
+            return
+        self.write({"token": self.dev_login.issue_token(user_id),
+                    "user": {"id": user_id, "name": user_name}})
+
+    def _name(self) -> str | None:
+        content_type = self.request.headers.get("Content-Type", "")
+        if content_type.startswith("application/json"):
+            try:
+                body = json.loads(self.request.body or b"null")
+            except ValueError:
+                return None
+            name = body.get("name") if isinstance(body, dict) else None
+        else:
+            name = self.get_body_argument("name", None)
+        return name if isinstance(name, str) else None
+
+    def _refuse(self, text: str) -> None:
+        self.set_status(400)
+        self.write({"error": text})
+
+
+class WebClientHandler(tornado.web.StaticFileHandler):
+    """The web client's files; its node_modules and npm files are not published."""
+
+    def validate_absolute_path(self, root: str, absolute_path: str) -> str | None:
+        relative = Path(absolute_path).relative_to(Path(root).resolve()) \
+            if Path(absolute_path).is_relative_to(Path(root).resolve()) else None
+        if relative is not None and relative.parts and (
+                relative.parts[0] == "node_modules" or relative.name.startswith("package")):
+            raise tornado.web.HTTPError(404)
+        return super().validate_absolute_path(root, absolute_path)
+
+    def set_extra_headers(self, path: str) -> None:
+        # The client is small and changes with the server: always revalidate.
+        self.set_header("Cache-Control", "no-cache")

@@ -1,0 +1,56 @@
+"""The SockJS connection: hands each message to its protocol peer and sends what comes back.
+
+It parses nothing itself. The peer never raises, but a bug here must not abort the connection
+either (sockjs-tornado drops a connection whose on_message raises), so everything is caught.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sockjs.tornado import SockJSConnection
+
+from game_server.protocol import Hub, Peer
+
+log = logging.getLogger(__name__)
+
+
+class GameConnection(SockJSConnection):
+    """One SockJS session. `hub` is set on a subclass made by `connection_class`."""
+
+    hub: Hub
+    peer: Peer | None = None
+
+    def on_open(self, info: Any) -> None:
+        self.peer = self.hub.connect(self._send_text, self._close,
+                                     transport=self.session.transport_name)
+
+    def on_message(self, message: Any) -> None:
+        try:
+            self.peer.receive(message)
+        except Exception:
+            log.exception("unexpected error in on_message")
+
+    def on_bad_frame(self) -> None:
+        """Called by sockjs_fixes when a SockJS frame is not valid JSON."""
+        if self.peer is not None:
+            self.peer.bad_frame()
+
+    def on_close(self) -> None:
+        if self.peer is not None:
+            self.peer.disconnected()
+
+    def _send_text(self, text: str) -> None:
+        if not self.is_closed:
+            self.session.send_message(text)
+
+    def _close(self, code: int, reason: str) -> None:
+        session = self.session
+        if session is not None and not session.is_closed:
+            session.close(code, reason)
+
+
+def connection_class(hub: Hub) -> type[GameConnection]:
+    """A GameConnection subclass bound to `hub` (sockjs-tornado instantiates the class)."""
+    return type("BoundGameConnection", (GameConnection,), {"hub": hub})
