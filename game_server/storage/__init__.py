@@ -1,0 +1,22 @@
+"""Persistence: SQLAlchemy engines, models and the stores the rest of the server calls.
+
+Edge layer: imports nothing from the layers above. Stores return small frozen values, never
+ORM objects. Migrations live in ``game_server.storage.migrate`` (imported separately, so the
+server does not load Alembic unless it migrates).
+"""
+
+from .db import is_sqlite, make_engine, normalize_url, session_factory
+from .users import AsyncUserStore, InvalidName, NameTaken, UserInfo, UserStore, clean_name
+
+__all__ = [
+    "AsyncUserStore",
+    "InvalidName",
+    "NameTaken",
+    "UserInfo",
+    "UserStore",
+    "clean_name",
+    "is_sqlite",
+    "make_engine",
+    "normalize_url",
+    "session_factory",
+]
