@@ -72,29 +72,139 @@ def sockjs_websocket_url(base_url: str, prefix: str = "/sockjs") -> str:
     return urlunsplit((ws_scheme, netloc, full, "", ""))
 
 
-class GameClient:
-    """One protocol-v1 connection."""
+class _WebSocketLink:
+    """SockJS over a raw WebSocket: one SockJS frame per WebSocket message."""
 
-    def __init__(self, ws: WebSocketClientConnection) -> None:
-        self._ws = ws
+    name = "websocket"
+
+    def __init__(self, base_url: str, prefix: str) -> None:
+        self._url = sockjs_websocket_url(base_url, prefix)
+        self._ws: WebSocketClientConnection | None = None
+
+    async def open(self) -> str | None:
+        self._ws = await websocket_connect(self._url)
+        return await self._ws.read_message()
+
+    def send(self, frame: str) -> None:
+        self._ws.write_message(frame)
+
+    async def read(self) -> str | None:
+        return await self._ws.read_message()
+
+    def close(self) -> None:
+        if self._ws is not None:
+            self._ws.close()
+
+
+class _XhrLink:
+    """SockJS over HTTP: xhr_send for sending, xhr (polling) or xhr_streaming for receiving."""
+
+    def __init__(self, base_url: str, prefix: str, streaming: bool) -> None:
+        session = "".join(random.choices(string.ascii_lowercase + string.digits, k=12))
+        self._base = f"{base_url.rstrip('/')}{prefix}/{random.randrange(1000):03d}/{session}"
+        self._streaming = streaming
+        self.name = "xhr-streaming" if streaming else "xhr-polling"
+        self._http = AsyncHTTPClient(force_instance=True)
+        self._frames: asyncio.Queue[str | None] = asyncio.Queue()
+        self._outbox: asyncio.Queue[str] = asyncio.Queue()
+        self._tasks: list[asyncio.Task] = []
+        self._closed = False
+        self._buffer = b""
+
+    async def open(self) -> str | None:
+        self._tasks.append(asyncio.ensure_future(self._receive_loop()))
+        self._tasks.append(asyncio.ensure_future(self._send_loop()))
+        return await self._frames.get()
+
+    def send(self, frame: str) -> None:
+        if not self._closed:
+            self._outbox.put_nowait(frame)
+
+    async def read(self) -> str | None:
+        return await self._frames.get()
+
+    def close(self) -> None:
+        # A request in flight is left to end by itself (the server ends long polls when the
+        # session expires); cancelling it midway makes Tornado log an error.
+        self._closed = True
+        self._outbox.put_nowait(None)
+        self._frames.put_nowait(None)
+
+    async def _send_loop(self) -> None:
+        # One request at a time keeps the messages in order.
+        while True:
+            frame = await self._outbox.get()
+            if frame is None:
+                return
+            await self._http.fetch(self._base + "/xhr_send", method="POST", body=frame,
+                                   raise_error=False, request_timeout=30)
+
+    async def _receive_loop(self) -> None:
+        try:
+            while not self._closed:
+                if self._streaming:
+                    self._buffer = b""
+                    await self._http.fetch(self._base + "/xhr_streaming", method="POST",
+                                           body=b"", streaming_callback=self._on_chunk,
+                                           request_timeout=3600)
+                else:
+                    response = await self._http.fetch(self._base + "/xhr", method="POST",
+                                                      body=b"", request_timeout=60)
+                    for line in response.body.decode("utf-8").splitlines():
+                        self._on_frame(line)
+        except Exception:
+            pass
+        finally:
+            self._frames.put_nowait(None)
+
+    def _on_chunk(self, chunk: bytes) -> None:
+        self._buffer += chunk
+        *lines, self._buffer = self._buffer.split(b"\n")
+        for line in lines:
+            self._on_frame(line.decode("utf-8"))
+
+    def _on_frame(self, frame: str) -> None:
+        if not frame or frame.strip("h") == "" and len(frame) > 1:
+            return  # the xhr_streaming prelude: 2048 "h" characters
+        self._frames.put_nowait(frame)
+        if frame.startswith("c"):
+            self._closed = True
+
+
+TRANSPORTS = ("websocket", "xhr-streaming", "xhr-polling")
+
+
+class GameClient:
+    """One protocol-v1 connection, over SockJS WebSocket (default) or an HTTP transport."""
+
+    def __init__(self, link: Any) -> None:
+        self._link = link
+        self.transport = link.name
         self._ids = itertools.count(1)
         self._queue: asyncio.Queue[Message | None] = asyncio.Queue()
         self.received: list[Message] = []
         self.close_reason: tuple[int | None, str | None] | None = None
-        self._reader = asyncio.ensure_future(self._read())
         self._waiters: dict[Any, asyncio.Future] = {}
+        self._reader = asyncio.ensure_future(self._read())
 
     @classmethod
-    async def connect(cls, base_url: str, prefix: str = "/sockjs",
-                      timeout: float = 10.0) -> "GameClient":
-        """Open a SockJS WebSocket session and wait for its open frame."""
-        ws = await asyncio.wait_for(websocket_connect(sockjs_websocket_url(base_url, prefix)),
-                                    timeout)
-        first = await asyncio.wait_for(ws.read_message(), timeout)
+    async def connect(cls, base_url: str, prefix: str = "/sockjs", timeout: float = 10.0,
+                      transport: str = "websocket") -> "GameClient":
+        """Open a SockJS session and wait for its open frame.
+
+        `transport` is one of TRANSPORTS.
+        """
+        if transport == "websocket":
+            link: Any = _WebSocketLink(base_url, prefix)
+        elif transport in ("xhr-streaming", "xhr-polling"):
+            link = _XhrLink(base_url, prefix, streaming=transport == "xhr-streaming")
+        else:
+            raise ValueError(f"unknown transport {transport!r}; use one of {TRANSPORTS}")
+        first = await asyncio.wait_for(link.open(), timeout)
         if first != "o":
-            ws.close()
+            link.close()
             raise ConnectionClosed(None, f"unexpected SockJS open frame {first!r}")
-        return cls(ws)
+        return cls(link)
 
     async def __aenter__(self) -> "GameClient":
         return self
@@ -112,7 +222,7 @@ class GameClient:
         """Send a raw SockJS frame (tests use this for malformed input)."""
         if self.close_reason is not None:
             raise ConnectionClosed(*self.close_reason)
-        self._ws.write_message(frame)
+        self._link.send(frame)
 
     async def request(self, message: Message, timeout: float = 10.0) -> Message:
         """Send with a fresh id and return the reply carrying it as `re`.
@@ -179,7 +289,7 @@ class GameClient:
     async def _read(self) -> None:
         try:
             while True:
-                frame = await self._ws.read_message()
+                frame = await self._link.read()
                 if frame is None:
                     self.close_reason = self.close_reason or (None, "connection lost")
                     break
@@ -206,7 +316,7 @@ class GameClient:
             future.set_result(message)
 
     async def close(self) -> None:
-        self._ws.close()
+        self._link.close()
         try:
             await asyncio.wait_for(asyncio.shield(self._reader), 5)
         except (asyncio.TimeoutError, Exception):

@@ -1,0 +1,34 @@
+# The two commands of the README: `make play` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+NODE_MODULES := web_client/node_modules/.package-lock.json
+
+.PHONY: play test clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+$(NODE_MODULES): web_client/package.json web_client/package-lock.json
+	cd web_client && npm ci --no-audit --no-fund
+
+## play: set up and run the server on http://localhost:8080 with local sign-in (SQLite).
+play: $(VENV)/.installed $(NODE_MODULES)
+	$(BIN)/game-server migrate
+	$(BIN)/game-server serve --dev
+
+## test: install the test extras and run the whole suite.
+test: $(VENV)/.installed-test $(NODE_MODULES)
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) web_client/node_modules test-artifacts .pytest_cache .hypothesis

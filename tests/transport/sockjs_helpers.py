@@ -1,0 +1,79 @@
+"""Helpers for tests that talk to a real server over SockJS."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from game_server.client import GameClient
+from game_server.protocol.schema import check_server
+
+
+async def signed_in(server, name: str, transport: str = "websocket") -> GameClient:
+    """A connected client, authenticated as a (new or existing) user called `name`."""
+    _, token = await server.user(name)
+    client = await GameClient.connect(server.url, transport=transport)
+    await client.auth(token)
+    return client
+
+
+def check_all(client: GameClient) -> None:
+    """Every message the client received matches its server-to-client schema."""
+    for message in client.received:
+        check_server(message)
+
+
+async def until_state(client: GameClient, predicate, timeout: float = 10.0) -> dict[str, Any]:
+    """Read states in order until one satisfies `predicate(state)`."""
+    return await client.wait_for(
+        lambda m: m.get("msg") == "state" and predicate(m), timeout)
+
+
+def latest_state(client: GameClient, room: str) -> dict[str, Any]:
+    return [m for m in client.received if m.get("msg") == "state" and m["room"] == room][-1]
+
+
+async def settle(seconds: float = 0.05) -> None:
+    await asyncio.sleep(seconds)
+
+
+async def play_to_end(clients: list[GameClient], room: str, timeout: float = 60.0,
+                      max_moves: int = 2000) -> list[dict[str, Any]]:
+    """Let every client play (simple legal moves) until the game in `room` is finished.
+
+    Returns each client's final state. Each client moves only on a state that says it is
+    its turn, and only once per seq.
+    """
+    from game_server.client import choose
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    acted: dict[int, int] = {}
+    moves = 0
+    while loop.time() < deadline:
+        finals = []
+        for index, client in enumerate(clients):
+            state = latest_state(client, room)
+            table = state["table"]
+            finals.append(state)
+            if (table["status"] == "playing" and table["turn"] == table["you"]
+                    and acted.get(index) != state["seq"]):
+                acted[index] = state["seq"]
+                await client.request(choose(table))
+                moves += 1
+                assert moves < max_moves, "the game does not end"
+        if all(s["table"]["status"] == "finished" for s in finals):
+            seqs = {s["seq"] for s in finals}
+            if len(seqs) == 1:
+                return finals
+        await asyncio.sleep(0.005)
+    raise AssertionError("the game did not finish in time")
+
+
+async def wait_closed(client: GameClient, timeout: float = 5.0) -> None:
+    """Wait until the server has closed the client's session."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while client.close_reason is None:
+        assert loop.time() < deadline, "the server did not close the connection"
+        await asyncio.sleep(0.01)

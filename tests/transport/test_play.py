@@ -1,0 +1,88 @@
+"""Whole games against a real server over SockJS: WebSocket, xhr-streaming, xhr-polling."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from game_server.protocol.peer import Peer
+
+from sockjs_helpers import check_all, play_to_end, signed_in
+
+TRANSPORTS = ["websocket", "xhr-streaming", "xhr-polling"]
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_two_players_and_a_bot_play_to_the_end(game_server, transport):
+    ann = await signed_in(game_server, "Ann", transport)
+    bob = await signed_in(game_server, "Bob", transport)
+    created = await ann.request({"msg": "create", "game": "crazy_eights",
+                                 "name": "Ann's table", "seats": 3})
+    room = created["room"]
+    assert created["table"]["you"] == 0 and created["seq"] == 1
+    joined = await bob.request({"msg": "join", "room": room})
+    assert joined["table"]["you"] == 1
+    await ann.request({"msg": "add_bot"})  # fills the room: the game starts by itself
+
+    finals = await play_to_end([ann, bob], room)
+
+    for state in finals:
+        table = state["table"]
+        assert table["status"] == "finished"
+        assert table["winner"] in (0, 1, 2)
+        assert table["scores"][table["winner"]] >= 0
+        assert len(table["hands"]) == 3
+        assert table["hands"][table["winner"]] == []
+    for client in (ann, bob):
+        check_all(client)
+        seqs = [m["seq"] for m in client.received if m.get("msg") == "state"]
+        assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), "seq must rise by one"
+        assert client.transport == transport
+        await client.close()
+
+
+async def test_no_message_ever_shows_another_players_hand(game_server, monkeypatch):
+    """Every message the server sends is checked, as it is sent, against the real hands."""
+    hub = game_server.hub
+    leaks: list[str] = []
+    checked = [0]
+    original_send = Peer.send
+
+    def checking_send(peer, message):
+        text = message if isinstance(message, str) else json.dumps(message)
+        if '"msg":"state"' in text.replace(" ", ""):
+            state = json.loads(text)
+            table = hub.lobby.get(state["room"])
+            if table is not None and table.game is not None and state["table"]["status"] == "playing":
+                mine = table.seat_of(peer.user.id) if peer.playing else None
+                for seat in table.seats:
+                    if seat is None or seat.number == mine:
+                        continue
+                    index = table._players.index(seat.number)
+                    for card in table.game.hand(index):
+                        if f'"{card}"' in text:
+                            leaks.append(f"{card} of seat {seat.number} sent to {peer!r}")
+                checked[0] += 1
+        original_send(peer, message)
+
+    monkeypatch.setattr(Peer, "send", checking_send)
+    ann = await signed_in(game_server, "Ann")
+    bob = await signed_in(game_server, "Bob")
+    eve = await signed_in(game_server, "Eve")
+    room = (await ann.request({"msg": "create", "game": "crazy_eights", "name": "t",
+                               "seats": 3}))["room"]
+    await bob.request({"msg": "join", "room": room})
+    await eve.request({"msg": "join", "room": room, "as": "spectator"})
+    await ann.request({"msg": "add_bot"})
+    await play_to_end([ann, bob], room)
+
+    assert leaks == []
+    assert checked[0] > 20
+    for message in eve.received:
+        if message.get("msg") == "state":
+            assert "hand" not in message["table"]
+            assert message["table"]["you"] is None
+    for client in (ann, bob, eve):
+        check_all(client)
+        await client.close()
