@@ -103,6 +103,31 @@ def test_every_ref_points_into_the_schema_folder(path: Path):
         assert isinstance(target, dict), ref
 
 
+def test_compiled_validators_need_no_ref_lookups():
+    # schema.py inlines every $ref once at load, so checking a message never resolves one.
+    from game_server.protocol import schema
+
+    for validator in [*schema._CLIENT.values(), *schema._SERVER.values()]:
+        assert '"$ref"' not in json.dumps(validator.schema)
+
+
+def test_refs_outside_the_folder_are_never_fetched(tmp_path: Path):
+    from referencing.exceptions import Unresolvable
+
+    from game_server.protocol import schema
+
+    (tmp_path / "client").mkdir()
+    (tmp_path / "client" / "ping.json").write_text(json.dumps({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_BASE + "client/ping.json",
+        "type": "object",
+        "properties": {"msg": {"const": "ping"}, "x": {"$ref": "https://example.com/x.json"}},
+        "additionalProperties": False,
+    }))
+    with pytest.raises(Unresolvable):
+        schema._load(tmp_path)
+
+
 @pytest.mark.parametrize(
     "path", [p for p in SCHEMA_FILES if p.parent != SCHEMA_DIR], ids=lambda p: p.stem
 )
