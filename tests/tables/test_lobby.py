@@ -1,0 +1,120 @@
+"""The lobby (game_server/tables/lobby.py): room ids, creating, finding, closing, the room list."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import pytest
+
+from game_server.rules import Card, choose_move
+from game_server.tables import Lobby, Player, Status, Table, TableError, new_room_id
+
+ANN = Player(1, "Ann")
+BOB = Player(2, "Bob")
+ROOM_ID = re.compile(r"[A-Za-z0-9_-]{6,32}")
+
+
+def test_room_ids_are_6_to_32_url_safe_characters_never_two() -> None:
+    ids = {new_room_id() for _ in range(2000)}
+    assert len(ids) == 2000, "room ids are not reused"
+    for room_id in ids:
+        assert ROOM_ID.fullmatch(room_id), room_id
+        assert len(room_id) != 2
+        with pytest.raises(ValueError):
+            Card.from_str(room_id)  # never mistaken for a card code
+
+
+def test_lobby_rooms_get_fresh_ids_of_the_right_shape() -> None:
+    lobby = Lobby(seeds=lambda: 1)
+    tables = [lobby.create(f"Room {n}", "crazy_eights", 2) for n in range(50)]
+    assert len({t.id for t in tables}) == 50
+    assert all(ROOM_ID.fullmatch(t.id) for t in tables)
+
+
+def test_an_id_already_in_use_is_drawn_again() -> None:
+    ids = iter(["room-aaa", "room-aaa", "room-aaa", "room-bbb"])
+    lobby = Lobby(seeds=lambda: 1, room_ids=lambda: next(ids))
+    first = lobby.create("One", "crazy_eights", 2)
+    second = lobby.create("Two", "crazy_eights", 2)
+    assert (first.id, second.id) == ("room-aaa", "room-bbb")
+    assert lobby.get("room-aaa") is first and lobby.get("room-bbb") is second
+
+
+def test_create_get_close() -> None:
+    lobby = Lobby(seeds=lambda: 3)
+    table = lobby.create("  Friday game ", "crazy_eights", 4)
+    assert isinstance(table, Table)
+    assert table.name == "Friday game"
+    assert table.status is Status.WAITING and table.seq == 0
+    assert len(table.seats) == 4
+    assert lobby.get(table.id) is table
+    assert list(lobby) == [table] and len(lobby) == 1
+    assert lobby.get("no-such-room") is None
+    lobby.close(table.id)
+    assert lobby.get(table.id) is None and len(lobby) == 0
+    lobby.close(table.id)  # closing twice is harmless
+
+
+@pytest.mark.parametrize("game, seats", [("hearts", 4), ("crazy_eights", 1), ("crazy_eights", 8)])
+def test_create_refuses_an_unknown_game_or_seat_count(game: str, seats: int) -> None:
+    lobby = Lobby(seeds=lambda: 3)
+    with pytest.raises(TableError):
+        lobby.create("x", game, seats)
+    assert len(lobby) == 0
+
+
+def test_tables_deal_from_the_lobbys_seeds() -> None:
+    seeds = itertools.count(100)
+    lobby = Lobby(seeds=lambda: next(seeds))
+    one = lobby.create("One", "crazy_eights", 2)
+    two = lobby.create("Two", "crazy_eights", 2)
+    for table in (one, two):
+        table.sit(ANN)
+        table.sit(BOB)
+    assert (one.seed, two.seed) == (100, 101)
+    # Same seed, same deal: a third lobby reproduces the first deal.
+    again = Lobby(seeds=lambda: 100).create("Again", "crazy_eights", 2)
+    again.sit(ANN)
+    again.sit(BOB)
+    assert again.view_for(0)["hand"] == one.view_for(0)["hand"]
+    assert again.view_for(None)["pile"] == one.view_for(None)["pile"]
+
+
+def test_room_list_summarises_every_room_waiting_first() -> None:
+    lobby = Lobby(seeds=lambda: 9)
+    finished = lobby.create("Finished", "crazy_eights", 2)
+    playing = lobby.create("Playing", "crazy_eights", 3)
+    waiting = lobby.create("Waiting", "crazy_eights", 5)
+    assert lobby.room_list()[0]["status"] == "waiting"
+
+    playing.sit(ANN)
+    playing.add_bot(ANN)
+    playing.watch(Player(7, "Watcher"))
+    playing.start(ANN)
+    waiting.sit(BOB)
+    cid = Player(3, "Cid")
+    finished.sit(cid)
+    finished.add_bot(cid)
+    while finished.status is Status.PLAYING:
+        if finished.bot_to_move() is not None:
+            finished.play_bot()
+        else:
+            finished.play(cid, choose_move(finished.game, finished.game.turn))
+
+    rooms = lobby.room_list()
+    assert [room["status"] for room in rooms] == ["waiting", "playing", "finished"]
+    assert rooms == [
+        {"id": waiting.id, "name": "Waiting", "game": "crazy_eights", "seats": 5,
+         "players": 1, "spectators": 0, "status": "waiting"},
+        {"id": playing.id, "name": "Playing", "game": "crazy_eights", "seats": 3,
+         "players": 2, "spectators": 1, "status": "playing"},
+        {"id": finished.id, "name": "Finished", "game": "crazy_eights", "seats": 2,
+         "players": 2, "spectators": 0, "status": "finished"},
+    ]
+    lobby.close(playing.id)
+    assert [room["id"] for room in lobby.room_list()] == [waiting.id, finished.id]
+
+
+def test_an_empty_lobby_lists_no_rooms() -> None:
+    assert Lobby().room_list() == []
