@@ -1,0 +1,356 @@
+"""Every error code of errors.py that the protocol layer can produce, through a `Hub`.
+
+Each scenario is played in the same small world of rooms. For every one the framework checks
+what the protocol promises of an error: exactly one `error` message with the code (and `re`
+when the request could be read), nothing sent to anyone else, every room's seq and every view
+unchanged, the connection still open, and no ERROR logged except for `internal` and
+`unavailable`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable
+
+import pytest
+
+from game_server.protocol import ERROR_CODES, handlers
+from game_server.protocol.peer import MAX_MESSAGE_BYTES
+from game_server.rules import Card, CrazyEights
+from hub_fakes import (ANN, BAD_TOKEN, BOB, CID, DEE, EVE, FAY, GUS, Client, FakeClock, Net,
+                       snapshot, token_for)
+
+
+@dataclass
+class World:
+    """Rooms in every state, and people in every position.
+
+    g: playing, 3 seats: Ann (0, owner), a bot (1), Bob (2); Cid watches.
+    w: waiting, 3 seats: Dee (0, owner), Eve (1).
+    f: finished, 2 seats: Fay (0, owner), a bot (1).
+    Gus is in the lobby.
+    """
+
+    net: Net
+    clock: FakeClock
+    monkeypatch: pytest.MonkeyPatch
+    ann: Client
+    bob: Client
+    cid: Client
+    dee: Client
+    eve: Client
+    fay: Client
+    gus: Client
+    g: str
+    w: str
+    f: str
+
+    @property
+    def mover(self) -> Client:
+        """Whichever of Ann and Bob has the turn in g."""
+        return self.ann if self.ann.my_turn else self.bob
+
+    @property
+    def waiter(self) -> Client:
+        return self.bob if self.ann.my_turn else self.ann
+
+
+async def build_world(net: Net, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> World:
+    ann, bob, cid, dee, eve, fay, gus = [await net.login(uid)
+                                         for uid in (ANN, BOB, CID, DEE, EVE, FAY, GUS)]
+    g = await net.create(ann, seats=3, name="Playing", bots=1)
+    await net.join(bob, g)
+    await net.join(cid, g, **{"as": "spectator"})
+    w = await net.create(dee, seats=3, name="Waiting")
+    await net.join(eve, w)
+    f = await net.create(fay, seats=2, name="Finished", bots=1)
+    await net.play([fay])
+    await net.settle()
+    world = World(net, clock, monkeypatch, ann, bob, cid, dee, eve, fay, gus, g, w, f)
+    assert ann.view["status"] == "playing" and (ann.my_turn or bob.my_turn)
+    assert dee.view["status"] == "waiting" and fay.view["status"] == "finished"
+    net.mark()
+    return world
+
+
+Scenario = Callable[[World], Awaitable[tuple[Client, Any]]]
+SCENARIOS: dict[str, Scenario] = {}
+
+
+def scenario(code: str):
+    def register(function: Scenario) -> Scenario:
+        SCENARIOS[code] = function
+        return function
+    return register
+
+
+@scenario("bad_json")
+async def _(w: World):
+    return w.gus, '{"msg": "room_list", "id": "req"'
+
+
+@scenario("bad_message")
+async def _(w: World):
+    return w.mover, {"msg": "put", "card": "ZZ"}
+
+
+@scenario("too_large")
+async def _(w: World):
+    return w.mover, json.dumps({"msg": "put", "card": "QH", "id": "req",
+                                "note": "x" * MAX_MESSAGE_BYTES})
+
+
+@scenario("auth_required")
+async def _(w: World):
+    return w.net.connect("anonymous"), {"msg": "join", "room": w.g}
+
+
+@scenario("invalid_token")
+async def _(w: World):
+    return w.net.connect("stranger"), {"msg": "auth", "token": BAD_TOKEN}
+
+
+@scenario("already_authenticated")
+async def _(w: World):
+    return w.gus, {"msg": "auth", "token": token_for(GUS)}
+
+
+@scenario("unavailable")
+async def _(w: World):
+    async def broken(user_id: int):
+        raise OSError("user store unreachable")
+
+    w.monkeypatch.setattr(w.net.hub, "load_user", broken)
+    return w.net.connect("newcomer"), {"msg": "auth", "token": token_for(GUS)}
+
+
+@scenario("no_such_room")
+async def _(w: World):
+    return w.gus, {"msg": "join", "room": "no-such-room"}
+
+
+@scenario("room_full")
+async def _(w: World):
+    return w.gus, {"msg": "join", "room": w.f}
+
+
+@scenario("not_in_room")
+async def _(w: World):
+    return w.gus, {"msg": "leave"}
+
+
+@scenario("already_in_room")
+async def _(w: World):
+    return w.ann, {"msg": "create", "game": "crazy_eights", "name": "Another", "seats": 2}
+
+
+@scenario("not_owner")
+async def _(w: World):
+    return w.eve, {"msg": "add_bot"}
+
+
+@scenario("not_a_player")
+async def _(w: World):
+    return w.cid, {"msg": "take"}
+
+
+@scenario("game_started")
+async def _(w: World):
+    return w.gus, {"msg": "join", "room": w.g}
+
+
+@scenario("game_not_started")
+async def _(w: World):
+    return w.dee, {"msg": "take"}
+
+
+@scenario("game_finished")
+async def _(w: World):
+    return w.fay, {"msg": "take"}
+
+
+@scenario("not_your_turn")
+async def _(w: World):
+    return w.waiter, {"msg": "take"}
+
+
+@scenario("not_in_hand")
+async def _(w: World):
+    # The top card of the pile is in no one's hand.
+    return w.mover, {"msg": "put", "card": w.mover.view["pile"][-1]}
+
+
+@scenario("illegal_move")
+async def _(w: World):
+    hand = w.mover.view["hand"]
+    plain = [card for card in hand if card[0] != "8"]
+    if plain:  # only an eight names a suit
+        return w.mover, {"msg": "put", "card": plain[0], "suit": "H"}
+    return w.mover, {"msg": "put", "card": hand[0]}  # an eight needs a suit
+
+
+@scenario("rate_limited")
+async def _(w: World):
+    w.clock.step = 0.0  # time stands still: the burst is all there is
+    for _ in range(45):
+        w.gus.request("room_list")
+    w.gus.mark()
+    return w.gus, {"msg": "room_list"}
+
+
+@scenario("internal")
+async def _(w: World):
+    def broken(hub, peer, message, re):
+        raise ZeroDivisionError("bug in a handler")
+
+    w.monkeypatch.setitem(handlers.HANDLERS, "take", broken)
+    return w.mover, {"msg": "take"}
+
+
+#: Codes answered before the message could be read, so without `re`.
+NO_RE = {"bad_json", "too_large"}
+#: Codes that log an ERROR with its traceback.
+LOGGED = {"internal", "unavailable"}
+
+
+def test_every_error_code_has_a_scenario() -> None:
+    assert set(SCENARIOS) == set(ERROR_CODES)
+
+
+@pytest.mark.parametrize("code", sorted(SCENARIOS))
+async def test_error(code: str, nets, expected_errors, monkeypatch) -> None:
+    clock = FakeClock(step=1.0)
+    net = nets(clock=clock)
+    world = await build_world(net, clock, monkeypatch)
+    client, message = await SCENARIOS[code](world)
+    await net.settle()
+    net.mark()
+    before = snapshot(net.hub)
+    if isinstance(message, dict):
+        message = json.dumps({**message, "id": "req"})
+    client.send(message)
+    await net.settle()
+
+    replies = client.new()
+    assert len(replies) == 1, replies
+    (reply,) = replies
+    assert reply["msg"] == "error" and reply["code"] == code, reply
+    assert reply["text"]
+    if code in NO_RE:
+        assert "re" not in reply
+    else:
+        assert reply["re"] == "req"
+    for other in net.clients:
+        if other is not client:
+            assert other.new() == [], f"{other} was told something"
+    assert snapshot(net.hub) == before, "an error changed a room"
+    assert not client.closed, "an error closed the connection"
+    assert all(not c.closed for c in net.clients)
+    if code in LOGGED:
+        assert len(expected_errors) == 1
+        assert expected_errors[0].exc_info is not None, "logged with its traceback"
+    else:
+        assert expected_errors == []
+
+
+# --- more ways to the same codes -------------------------------------------------------------
+
+
+@pytest.fixture
+async def world(nets, monkeypatch) -> World:
+    clock = FakeClock(step=1.0)
+    return await build_world(nets(clock=clock), clock, monkeypatch)
+
+
+def _variants(w: World) -> list[tuple[Client, dict[str, Any], str]]:
+    put_any = {"msg": "put", "card": "QH"}
+    return [
+        (w.gus, {"msg": "take"}, "not_in_room"),
+        (w.gus, put_any, "not_in_room"),
+        (w.gus, {"msg": "add_bot"}, "not_in_room"),
+        (w.gus, {"msg": "start"}, "not_in_room"),
+        (w.cid, {"msg": "add_bot"}, "not_a_player"),
+        (w.cid, {"msg": "start"}, "not_a_player"),
+        (w.cid, put_any, "not_a_player"),
+        (w.eve, {"msg": "start"}, "not_owner"),
+        (w.bob, {"msg": "add_bot"}, "not_owner"),
+        (w.ann, {"msg": "start"}, "game_started"),
+        (w.ann, {"msg": "add_bot"}, "game_started"),
+        (w.eve, {"msg": "join", "room": w.g}, "game_started"),
+        (w.eve, put_any, "game_not_started"),
+        (w.fay, put_any, "game_finished"),
+        (w.fay, {"msg": "add_bot"}, "room_full"),
+        (w.dee, {"msg": "join", "room": w.f}, "room_full"),
+        (w.bob, {"msg": "join", "room": w.w}, "already_in_room"),
+        (w.ann, {"msg": "join", "room": w.f, "as": "spectator"}, "already_in_room"),
+        (w.waiter, {"msg": "put", "card": w.waiter.view["hand"][0]}, "not_your_turn"),
+        (w.gus, {"msg": "join", "room": "abcdef"}, "no_such_room"),
+    ]
+
+
+async def test_more_ways_to_each_error_change_nothing(world: World) -> None:
+    net = world.net
+    for client, message, code in _variants(world):
+        before = snapshot(net.hub)
+        net.mark()
+        client.send({**message, "id": 5})
+        await net.settle()
+        replies = client.new()
+        assert [(r["msg"], r.get("code"), r.get("re")) for r in replies] == [
+            ("error", code, 5)], (client, message, replies)
+        assert all(other.new() == [] for other in net.clients)
+        assert snapshot(net.hub) == before, (client, message)
+        assert not client.closed
+
+
+async def test_an_eight_without_a_suit_and_a_card_that_does_not_match(world: World) -> None:
+    net = world.net
+    table = net.table(world.g)
+    mover = world.mover
+    seat = mover.seat
+    players = [s.number for s in table.seats if s is not None]
+    hands = [[Card.from_str("2S"), Card.from_str("9S")], [Card.from_str("3S")],
+             [Card.from_str("4S")]]
+    hands[players.index(seat)] = [Card.from_str(c) for c in ("8C", "3D", "KH")]
+    table.game = CrazyEights.from_position(hands=hands, pile=[Card.from_str("TH")],
+                                           deck=[Card.from_str("2C")],
+                                           turn=players.index(seat))
+    before = snapshot(net.hub)
+    net.mark()
+    mover.request("put", id=1, card="8C")
+    mover.request("put", id=2, card="3D")
+    mover.request("put", id=3, card="KH", suit="S")
+    await net.settle()
+    assert [(m["code"], m["re"]) for m in mover.new()] == [
+        ("illegal_move", 1), ("illegal_move", 2), ("illegal_move", 3)]
+    assert snapshot(net.hub) == before
+
+
+async def test_take_with_nothing_to_take_is_an_illegal_move(world: World) -> None:
+    net = world.net
+    table = net.table(world.g)
+    mover = world.mover
+    players = [s.number for s in table.seats if s is not None]
+    hands = [[Card.from_str("2S")], [Card.from_str("3S")], [Card.from_str("4S")]]
+    hands[players.index(mover.seat)] = [Card.from_str("QH"), Card.from_str("5C")]
+    table.game = CrazyEights.from_position(hands=hands, pile=[Card.from_str("TH")], deck=[],
+                                           turn=players.index(mover.seat))
+    before = snapshot(net.hub)
+    net.mark()
+    mover.request("take", id="t")
+    await net.settle()
+    assert [(m["code"], m["re"]) for m in mover.new()] == [("illegal_move", "t")]
+    assert snapshot(net.hub) == before
+
+
+async def test_a_spectator_may_not_manage_or_play_even_in_a_waiting_room(world: World) -> None:
+    net = world.net
+    await net.join(world.gus, world.w, **{"as": "spectator"})
+    net.mark()
+    before = snapshot(net.hub)
+    for message in ({"msg": "add_bot"}, {"msg": "start"}, {"msg": "take"}):
+        world.gus.send(message)
+    await net.settle()
+    assert [m["code"] for m in world.gus.new()] == ["not_a_player"] * 3
+    assert snapshot(net.hub) == before
