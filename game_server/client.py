@@ -177,8 +177,14 @@ TRANSPORTS = ("websocket", "xhr-streaming", "xhr-polling")
 class GameClient:
     """One protocol-v1 connection, over SockJS WebSocket (default) or an HTTP transport."""
 
+    #: `request` keeps under the server's rate limit (bursts of 40, 20 messages/s) by waiting.
+    PACE_BURST = 40
+    PACE_PER_SECOND = 19.0
+
     def __init__(self, link: Any) -> None:
         self._link = link
+        self._allowance = float(self.PACE_BURST)
+        self._allowance_at: float | None = None
         self.transport = link.name
         self._ids = itertools.count(1)
         self._queue: asyncio.Queue[Message | None] = asyncio.Queue()
@@ -232,6 +238,7 @@ class GameClient:
             ConnectionClosed: the connection closed first.
             asyncio.TimeoutError: no reply within `timeout`.
         """
+        await self._pace()
         request_id = next(self._ids)
         future: asyncio.Future = asyncio.get_running_loop().create_future()
         self._waiters[request_id] = future
@@ -243,6 +250,19 @@ class GameClient:
         if reply.get("msg") == "error":
             raise ServerError(reply)
         return reply
+
+    async def _pace(self) -> None:
+        """Wait, if needed, so requests stay within the server's rate limit."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        if self._allowance_at is not None:
+            self._allowance = min(float(self.PACE_BURST), self._allowance
+                                  + (now - self._allowance_at) * self.PACE_PER_SECOND)
+        self._allowance_at = now
+        if self._allowance < 1.0:
+            await asyncio.sleep((1.0 - self._allowance) / self.PACE_PER_SECOND)
+            self._allowance, self._allowance_at = 1.0, loop.time()
+        self._allowance -= 1.0
 
     async def auth(self, token: str) -> Message:
         """Authenticate; returns the `welcome` message."""
@@ -303,6 +323,7 @@ class GameClient:
                     for text in json.loads(frame[1:]):
                         self._deliver(json.loads(text))
         finally:
+            self._link.close()
             for future in self._waiters.values():
                 if not future.done():
                     future.set_exception(ConnectionClosed(*(self.close_reason or (None, None))))

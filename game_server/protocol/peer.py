@@ -47,6 +47,25 @@ def request_id(message: Any) -> str | int | None:
     return None
 
 
+def _peek_id(text: Any) -> str | int | None:
+    """The id of a refused message, so the client can match the error (small ones only)."""
+    if not isinstance(text, str) or len(text) > MAX_MESSAGE_BYTES // 4:
+        return None
+    try:
+        return request_id(json.loads(text))
+    except ValueError:
+        return None
+
+
+def _is_unicode(message: Any) -> bool:
+    """False if a JSON escape produced a lone surrogate, which cannot be sent on as UTF-8."""
+    try:
+        json.dumps(message, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class Peer:
     """A connected client. Its `user` is set once `auth` succeeds."""
 
@@ -80,7 +99,7 @@ class Peer:
             if self._limit.flooding:
                 self.close(*CLOSE_FLOOD)
             else:
-                self.error(ProtocolError("rate_limited"))
+                self.error(ProtocolError("rate_limited"), _peek_id(text))
             return
         if self._waiting is not None:
             self._waiting.append(text)
@@ -137,12 +156,21 @@ class Peer:
         try:
             if not isinstance(text, str):
                 raise ProtocolError("bad_json", "Each SockJS message must be a JSON string.")
-            if len(text) > MAX_MESSAGE_BYTES // 4 and len(text.encode("utf-8")) > MAX_MESSAGE_BYTES:
+            try:
+                size = len(text.encode("utf-8"))
+            except UnicodeEncodeError:
+                # A lone surrogate (from a JSON escape in the SockJS frame): not text at all.
+                size = len(text.encode("utf-8", "surrogatepass"))
+                if size <= MAX_MESSAGE_BYTES:
+                    raise ProtocolError("bad_json", "The message is not valid Unicode.") from None
+            if size > MAX_MESSAGE_BYTES:
                 raise ProtocolError("too_large")
             try:
                 message = json.loads(text)
             except ValueError:
                 raise ProtocolError("bad_json") from None
+            if "\\u" in text and not _is_unicode(message):
+                raise ProtocolError("bad_json", "The message is not valid Unicode.")
             try:
                 check_client(message)
             except SchemaViolation as violation:

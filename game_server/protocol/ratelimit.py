@@ -8,6 +8,8 @@ BURST = 40
 PER_SECOND = 20.0
 #: A connection still flooding this many seconds after its first refused message is closed.
 FLOOD_CLOSE_SECONDS = 3.0
+#: A flood is over once no message has been refused for this long.
+FLOOD_QUIET_SECONDS = 1.0
 
 
 class RateLimit:
@@ -32,6 +34,7 @@ class RateLimit:
         self._tokens = float(burst)
         self._last = clock()
         self._flood_since: float | None = None
+        self._last_refused = float("-inf")
 
     def allow(self) -> bool:
         """Take one token; False when the bucket is empty (the message is refused)."""
@@ -40,14 +43,20 @@ class RateLimit:
         self._last = now
         if self._tokens >= 1.0:
             self._tokens -= 1.0
-            self._flood_since = None
             return True
-        if self._flood_since is None:
+        if self._flood_since is None or now - self._last_refused > FLOOD_QUIET_SECONDS:
             self._flood_since = now
+        self._last_refused = now
         return False
 
     @property
     def flooding(self) -> bool:
-        """True once messages have been refused continuously for FLOOD_CLOSE_SECONDS."""
+        """True once the connection has kept exceeding the rate for FLOOD_CLOSE_SECONDS.
+
+        Sending faster than the sustained rate refuses some messages every second, so a flood
+        is a run of refusals with no quiet second between them.
+        """
+        now = self._clock()
         return (self._flood_since is not None
-                and self._clock() - self._flood_since >= self._flood_close)
+                and now - self._last_refused <= FLOOD_QUIET_SECONDS
+                and now - self._flood_since >= self._flood_close)

@@ -14,7 +14,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from game_server.rules import GAMES, Move, Step, Take, choose_move
+from game_server.rules import GAMES, Move, Put, Step, Take, choose_move
 
 MAX_SEATS = 7
 MIN_SEATS = 2
@@ -234,12 +234,12 @@ class Table:
             if seat.bot and seat.replaced == "left":
                 return []
             seat.bot, seat.replaced, seat.connected = True, "left", True
-            changes = [self._change({"type": "replace", "seat": number, "reason": "left"})]
+            event = {"type": "replace", "seat": number, "reason": "left"}
         else:
             self.seats[number] = None
-            changes = [self._change({"type": "leave", "seat": number})]
+            event = {"type": "leave", "seat": number}
         self._pass_ownership()
-        return changes
+        return [self._change(event)]
 
     def set_connected(self, player: Player, connected: bool) -> list[Change]:
         number = self.seat_of(player.id)
@@ -265,12 +265,12 @@ class Table:
             return []
         if self.status is Status.PLAYING:
             seat.bot, seat.replaced, seat.connected = True, "timeout", True
-            changes = [self._change({"type": "replace", "seat": number, "reason": "timeout"})]
+            event = {"type": "replace", "seat": number, "reason": "timeout"}
         else:
             self.seats[number] = None
-            changes = [self._change({"type": "leave", "seat": number})]
+            event = {"type": "leave", "seat": number}
         self._pass_ownership()
-        return changes
+        return [self._change(event)]
 
     def add_bot(self, player: Player) -> list[Change]:
         """Raises: TableError (not_a_player, not_owner, game_started, room_full)."""
@@ -337,16 +337,17 @@ class Table:
         event: dict[str, Any] = {"type": "take" if isinstance(move, Take) else "put",
                                  "seat": number}
         private: dict[int, dict[str, Any]] = {}
-        if isinstance(move, Take):
-            if step.reshuffled:
-                event["reshuffled"] = True
-            private[number] = {**event, "card": str(step.card)}
-        else:
+        if isinstance(move, Put):
             event["card"] = str(move.card)
             if move.suit is not None:
                 event["suit"] = move.suit.value
-            if step.passes:
-                event["passes"] = [self._players[p] for p in step.passes]
+        elif step.reshuffled:
+            event["reshuffled"] = True
+        # A take of the last card can leave the taker with no move at all: turns pass too.
+        if step.passes:
+            event["passes"] = [self._players[p] for p in step.passes]
+        if isinstance(move, Take):
+            private[number] = {**event, "card": str(step.card)}
         if step.outcome is not None:
             self._finish(step.outcome)
         return [self._change(event, private)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 from game_server.client import GameClient
@@ -59,7 +60,14 @@ async def play_to_end(clients: list[GameClient], room: str, timeout: float = 60.
             if (table["status"] == "playing" and table["turn"] == table["you"]
                     and acted.get(index) != state["seq"]):
                 acted[index] = state["seq"]
-                await client.request(choose(table))
+                move = choose(table)
+                try:
+                    await client.request(move, timeout=5)
+                except asyncio.TimeoutError:
+                    tail = [json.dumps(m) for m in client.received[-4:]]
+                    raise AssertionError(f"no reply to {move} from seat {table['you']} "
+                                         f"at seq {state['seq']}; last received:\n"
+                                         + "\n".join(tail)) from None
                 moves += 1
                 assert moves < max_moves, "the game does not end"
         if all(s["table"]["status"] == "finished" for s in finals):
