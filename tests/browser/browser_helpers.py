@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from playwright.sync_api import Page, expect
 
 MOVE_TIMEOUT = 10.0
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
 
 
 @dataclass(frozen=True)

@@ -170,8 +170,6 @@ def browser() -> Iterator[object]:
 # Installed before any script of the page runs: the client then records every received frame.
 TEST_HOOK = "window.__GAME_TEST__ = { frames: [] };"
 
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
@@ -181,7 +179,7 @@ def open_page(browser, game_server: GameServer) -> Iterator[Callable[..., object
     errors: list[str] = []
 
     def _open(path: str = "", viewport: dict | None = None, **context_options):
-        context = browser.new_context(viewport=viewport or DESKTOP, **context_options)
+        context = browser.new_context(viewport=viewport or {"width": 1280, "height": 800}, **context_options)
         context.set_default_timeout(10_000)
         context.add_init_script(TEST_HOOK)
         contexts.append(context)

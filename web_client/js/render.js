@@ -263,7 +263,8 @@ function renderHand(table, playable) {
   return h('div', { class: 'hand-area' },
     h('h2', { class: 'visually-hidden' }, 'Your hand'),
     h('div', {
-      class: ['hand', hand.length > 12 && 'crowded'],
+      class: 'hand',
+      style: { '--n': String(Math.max(1, hand.length)) },
       'data-testid': 'hand',
       role: 'group',
       'aria-label': `Your hand, ${hand.length} ${hand.length === 1 ? 'card' : 'cards'}`,

@@ -1,0 +1,90 @@
+"""A player with bots, watched by a spectator who sees counts but never a card of any hand."""
+
+from __future__ import annotations
+
+import json
+
+from playwright.sync_api import expect
+
+from browser_helpers import (
+    add_bots,
+    create_room,
+    frames,
+    join_room,
+    play_moves,
+    play_until_finished,
+    read_table,
+    sign_in,
+)
+
+
+def sockjs_messages(payload: str) -> list[dict]:
+    """The protocol messages inside one SockJS frame ('a["...", ...]' carries messages)."""
+    if not payload.startswith("a"):
+        return []
+    return [json.loads(text) for text in json.loads(payload[1:])]
+
+
+def test_spectator_sees_counts_but_never_a_hand(open_page):
+    ann = open_page()
+    carl = open_page()
+    on_the_wire: list[dict] = []
+    carl.on("websocket", lambda ws: ws.on(
+        "framereceived", lambda payload: on_the_wire.extend(sockjs_messages(payload))))
+    carl.reload()  # so that the listener sees the page's socket from its start
+
+    sign_in(ann, "Ann")
+    sign_in(carl, "Carl")
+    room = create_room(ann, "Watched", seats=3)
+    add_bots(ann, 1)
+    join_room(carl, room, as_spectator=True)
+    expect(ann.get_by_test_id("spectator-count")).to_contain_text("1 watching")
+    add_bots(ann, 1)  # the room is full: the game starts
+    expect(carl.get_by_test_id("table")).to_have_attribute("data-status", "playing")
+
+    play_moves(ann, 4)
+    # Carl's table: seats with names, card counts and bot marks, the pile and the deck; no hand.
+    expect(carl.get_by_test_id("spectating")).to_be_visible()
+    expect(carl.get_by_test_id("hand")).to_have_count(0)
+    assert read_table(carl).you is None
+    for seat in range(3):
+        count = carl.get_by_test_id(f"seat-{seat}").get_by_test_id("seat-count")
+        expect(count).to_contain_text("card")
+        assert int(count.get_attribute("data-count")) >= 1
+    expect(carl.get_by_test_id("seat-1").get_by_test_id("bot-mark")).to_be_visible()
+    expect(carl.get_by_test_id("seat-2").get_by_test_id("bot-mark")).to_be_visible()
+    # The only card faces on his page are the pile's.
+    faces = carl.locator("[data-card]")
+    pile_faces = carl.get_by_test_id("pile").locator("[data-card]")
+    assert faces.count() == pile_faces.count() >= 1
+    expect(carl.get_by_test_id("deck")).to_have_attribute("aria-disabled", "true")
+    expect(carl.get_by_test_id("add-bot")).to_have_count(0)
+    expect(carl.get_by_test_id("start")).to_have_count(0)
+
+    play_until_finished([ann])
+    expect(carl.get_by_test_id("game-over")).to_be_visible()
+    expect(carl.get_by_test_id("winner")).not_to_be_empty()
+
+    # Every state Carl received equals Ann's view of the same change without her hand:
+    # no hand, no taken card, and the hands of all only once the game has finished.
+    carl_states = [m for m in frames(carl) if m["msg"] == "state"]
+    ann_states = {m["seq"]: m for m in frames(ann) if m["msg"] == "state"}
+    assert len(carl_states) > 10
+    compared = 0
+    for message in carl_states:
+        table = message["table"]
+        assert table["you"] is None
+        assert "hand" not in table, message
+        assert ("hands" in table) == (table["status"] == "finished"), message
+        event = message.get("event") or {}
+        assert "card" not in event or event["type"] == "put", message
+        if message["seq"] in ann_states:
+            theirs = ann_states[message["seq"]]
+            public = {k: v for k, v in theirs["table"].items() if k not in ("hand", "you")}
+            assert {k: v for k, v in table.items() if k != "you"} == public
+            compared += 1
+    assert compared > 10
+    # What the browser received on the wire is the same: no hand there either.
+    wire_states = [m for m in on_the_wire if m.get("msg") == "state"]
+    assert len(wire_states) == len(carl_states)
+    assert all("hand" not in m["table"] for m in wire_states)

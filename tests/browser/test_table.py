@@ -1,0 +1,138 @@
+"""One person at a table with bots: illegal clicks, reload, dropped connections, screenshots."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from browser_helpers import (
+    DESKTOP,
+    PHONE,
+    add_bots,
+    create_room,
+    expect_connected,
+    play_moves,
+    read_table,
+    sign_in,
+    wait_until,
+)
+
+
+def start_game_with_bots(page, name: str, seats: int = 2):
+    sign_in(page, name)
+    room = create_room(page, f"{name}'s table", seats=seats)
+    add_bots(page, seats - 1)  # the last bot fills the room and the game starts
+    expect(page.get_by_test_id("table")).to_have_attribute("data-status", "playing")
+    return room
+
+
+def test_an_illegal_click_shows_an_error_and_changes_nothing(open_page):
+    page = open_page()
+    start_game_with_bots(page, "Ivy")
+    # On Ivy's turn, find a card that does not fit (taking cards until she holds one).
+    for _ in range(20):
+        view = wait_until(page, lambda v: v.my_turn, what="Ivy's turn")
+        unplayable = [card for card in view.hand if card not in view.playable]
+        if unplayable:
+            break
+        page.get_by_test_id("deck").click()
+        wait_until(page, lambda v, seq=view.seq: v.seq > seq, what="the card taken")
+    else:
+        raise AssertionError("never held a card that does not fit")
+    card = page.get_by_test_id(f"card-{unplayable[0]}")
+    expect(card).to_have_attribute("aria-disabled", "true")
+    expect(card).to_have_class(re.compile(r"\bdimmed\b"))
+
+    # A keyboard user reaches the dimmed card and presses Enter: the server refuses the move.
+    card.focus()
+    page.keyboard.press("Enter")
+    toast = page.get_by_test_id("toast")
+    expect(toast).to_have_count(1)
+    expect(toast).to_have_attribute("data-kind", "error")
+    text = toast.inner_text()
+    assert text.strip() and "illegal_move" not in text  # words for a person, not a code
+    page.wait_for_timeout(300)
+    after = read_table(page)
+    assert (after.seq, after.hand, after.deck) == (view.seq, view.hand, view.deck)
+
+    # A forced mouse click on it does the same.
+    card.click(force=True)
+    expect(toast).to_have_count(2)
+    assert read_table(page).seq == view.seq and read_table(page).hand == view.hand
+    # The messages go away by themselves, and the table still works.
+    expect(toast).to_have_count(0, timeout=10_000)
+    play_moves(page, 2)
+
+
+def test_reload_mid_game_returns_to_the_same_seat_and_hand(open_page):
+    page = open_page()
+    room = start_game_with_bots(page, "Rita", seats=3)
+    play_moves(page, 2)
+    before = wait_until(page, lambda v: v.my_turn, what="Rita's turn")
+    log_before = page.get_by_test_id("log-line").all_inner_texts()
+
+    page.reload()
+    table = page.get_by_test_id("table")
+    expect(table).to_be_visible()
+    expect(table).to_have_attribute("data-room", room)
+    expect_connected(page)
+    after = wait_until(page, lambda v: v.seq > before.seq, what="the resumed state")
+    assert after.you == before.you
+    assert after.hand == before.hand  # bots cannot move: it is still Rita's turn
+    assert after.my_turn
+    expect(page.get_by_test_id("user-name")).to_have_text("Rita")
+    # The log survives the reload and tells that Rita is back.
+    log_after = page.get_by_test_id("log-line").all_inner_texts()
+    assert log_before[-1] in log_after, (log_before, log_after)
+    assert log_after[-1] == "You reconnected", log_after
+    play_moves(page, 2)
+
+
+def test_a_dropped_connection_reconnects_and_resumes(open_page):
+    page = open_page()
+    start_game_with_bots(page, "Otto")
+    before = wait_until(page, lambda v: v.my_turn, what="Otto's turn")
+    status = page.get_by_test_id("conn-status")
+
+    # The network goes away and the connection drops: the page says so and keeps trying.
+    page.context.set_offline(True)
+    page.evaluate("() => window.__GAME_TEST__.connection.drop()")
+    expect(status).to_have_attribute("data-state", "offline")
+    expect(status).to_contain_text("Offline")
+    # Back online: it reconnects, signs in again, rejoins and redraws the same table.
+    page.context.set_offline(False)
+    expect_connected(page, "websocket")
+    after = wait_until(page, lambda v: v.seq > before.seq, what="the resumed state")
+    assert (after.you, after.hand) == (before.you, before.hand)
+
+    # A drop while online: reconnecting (with back-off), then connected again.
+    page.evaluate("() => window.__GAME_TEST__.connection.drop()")
+    expect(status).to_have_attribute("data-state", "reconnecting")
+    expect_connected(page)
+    wait_until(page, lambda v: v.seq > after.seq, what="the second resume")
+    play_moves(page, 2)
+
+
+def test_screenshots_of_the_table_on_desktop_and_phone(open_page, artifacts):
+    page = open_page(viewport=DESKTOP)
+    sign_in(page, "Ann")
+    page.screenshot(path=str(artifacts / "lobby-desktop.png"))
+    create_room(page, "Friday game", seats=4)
+    add_bots(page, 3)
+    play_moves(page, 2)
+    view = wait_until(page, lambda v: v.my_turn, what="Ann's turn")
+    page.wait_for_timeout(300)  # let the turn highlight settle
+    page.screenshot(path=str(artifacts / "table-desktop.png"))
+    page.set_viewport_size(PHONE)
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(artifacts / "table-phone.png"), full_page=True)
+    # On a phone every card of the hand is on screen and big enough to tap.
+    buttons = page.get_by_test_id("hand").get_by_role("button").all()
+    assert len(buttons) == len(view.hand)
+    for button in buttons:
+        box = button.bounding_box()
+        assert box["width"] >= 44 and box["height"] >= 44
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    for name in ("lobby-desktop", "table-desktop", "table-phone"):
+        assert (artifacts / f"{name}.png").stat().st_size > 10_000
