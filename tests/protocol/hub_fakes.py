@@ -150,6 +150,10 @@ class Client:
         self._seen = len(self.messages)
         return fresh
 
+    def unread(self, msg: str | None = None) -> list[dict[str, Any]]:
+        """Messages received since the last mark (of one kind), without marking."""
+        return [m for m in self.messages[self._seen:] if msg is None or m["msg"] == msg]
+
     def of(self, msg: str) -> list[dict[str, Any]]:
         return [m for m in self.messages if m["msg"] == msg]
 
