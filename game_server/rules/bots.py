@@ -12,11 +12,14 @@ from __future__ import annotations
 
 from collections import Counter
 
-from .cards import Rank, Suit
+from .cards import FULL_DECK, Rank, Suit
 from .crazy_eights import CrazyEights
 from .game import GameFinished, Move, NotYourTurn, Put, Take, penalty
 
 __all__ = ["choose_move"]
+
+#: At most this many cards outside the hands (deck and pile) make a jam.
+_JAM_FREE_CARDS = 4
 
 
 def choose_move(game: CrazyEights, player: int) -> Move:
@@ -50,9 +53,15 @@ def choose_move(game: CrazyEights, player: int) -> Move:
 
     eights = sorted({move.card for move in puts})
     if eights:
+        eight = eights[0]
+        if sum(game.card_counts()) >= len(FULL_DECK) - _JAM_FREE_CARDS:
+            # A jam: nearly every card is in a hand and only eights go round, taken and put
+            # again. Naming the longest suit would repeat the same failed names forever, so
+            # the eight keeps its own suit, which the game's reshuffles vary.
+            return Put(eight, eight.suit)
         # max() keeps the first of equals; prefer the current suit, then the fixed suit order.
         suit = max(Suit, key=lambda s: (suit_counts[s], s == game.suit))
-        return Put(eights[0], suit)
+        return Put(eight, suit)
 
     # The game never waits on a player who cannot move, so Take is legal here.
     return Take()
