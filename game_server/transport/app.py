@@ -57,9 +57,32 @@ def make_app(hub: Hub, *, dev_login: DevLogin | None = None,
                    {"path": str(web_client / "node_modules" / "sockjs-client" / "dist")}))
     routes.append((r"/(.*)", WebClientHandler,
                    {"path": str(web_client), "default_filename": "index.html"}))
-    app = tornado.web.Application(routes, compress_response=True)
+    app = tornado.web.Application(routes, compress_response=True, log_function=log_request)
     app.sockjs_router = router
     return app
+
+
+def log_request(handler: tornado.web.RequestHandler) -> None:
+    """Tornado's access log, except that SockJS's 500s for client mistakes are warnings.
+
+    The SockJS protocol answers a broken xhr_send body or a missing callback with HTTP 500;
+    those are a client's fault, not the server's, and must not look like server errors.
+    """
+    status = handler.get_status()
+    # A real exception in a handler is logged apart, with its traceback, by tornado.application.
+    sockjs_client_error = status == 500 and type(handler).__module__.startswith(
+        ("sockjs.", "game_server.transport.sockjs_fixes"))
+    if status < 400:
+        level = logging.INFO
+    elif status < 500 or sockjs_client_error:
+        level = logging.WARNING
+    else:
+        level = logging.ERROR
+    access = logging.getLogger("tornado.access")
+    if access.isEnabledFor(level):
+        request = handler.request
+        access.log(level, "%d %s %.2fms", status, handler._request_summary(),
+                   1000.0 * request.request_time())
 
 
 class ConfigHandler(tornado.web.RequestHandler):
@@ -121,6 +144,10 @@ class WebClientHandler(tornado.web.StaticFileHandler):
                 relative.parts[0] == "node_modules" or relative.name.startswith("package")):
             raise tornado.web.HTTPError(404)
         return super().validate_absolute_path(root, absolute_path)
+
+    def post(self, path: str) -> None:
+        # No such resource (e.g. /dev/login without --dev), rather than "method not allowed".
+        raise tornado.web.HTTPError(404)
 
     def set_extra_headers(self, path: str) -> None:
         # The client is small and changes with the server: always revalidate.

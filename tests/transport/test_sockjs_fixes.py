@@ -1,0 +1,118 @@
+"""One test per fix in game_server/transport/sockjs_fixes.py, plus upstream defects to watch."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from tornado.httpclient import AsyncHTTPClient
+from tornado.simple_httpclient import HTTPTimeoutError
+from tornado.websocket import websocket_connect
+
+from game_server.client import GameClient
+
+from sockjs_helpers import signed_in, until_state
+
+SESSION = "/sockjs/000/{}"
+
+
+async def fetch(server, path, method="GET", body=None, **options):
+    http = AsyncHTTPClient()
+    if method == "POST" and body is None:
+        body = b""
+    return await http.fetch(server.url + path, method=method, body=body, raise_error=False,
+                            **options)
+
+
+async def test_fix1_a_broken_websocket_frame_is_answered_not_dropped(game_server):
+    client = await signed_in(game_server, "Ann")
+    client.send_raw('["unterminated')
+    error = await client.wait_for(lambda m: m.get("msg") == "error")
+    assert error["code"] == "bad_json"
+    assert (await client.request({"msg": "room_list"}))["msg"] == "room_list"
+    await client.close()
+
+
+async def test_fix2_a_broken_xhr_send_body_is_reported_on_the_stream(game_server):
+    path = SESSION.format("brokenxhr1")
+    opened = await fetch(game_server, path + "/xhr", "POST")
+    assert opened.body == b"o\n"
+    sent = await fetch(game_server, path + "/xhr_send", "POST", body=b'["{\\"msg\\"')
+    assert sent.code == 500 and sent.body == b"Broken JSON encoding."
+    polled = await fetch(game_server, path + "/xhr", "POST")
+    frame = polled.body.decode()
+    assert frame.startswith("a")
+    (message,) = [json.loads(m) for m in json.loads(frame[1:])]
+    assert message["msg"] == "error" and message["code"] == "bad_json"
+
+
+async def test_fix3_htmlfile_keeps_the_callback_name_sockjs_client_sends(game_server):
+    path = SESSION.format("htmlfile1") + "/htmlfile?c=_jp.a1b2c3"
+    chunks: list[bytes] = []
+    done = asyncio.ensure_future(fetch(game_server, path, streaming_callback=chunks.append,
+                                       request_timeout=1))
+    for _ in range(100):
+        if b"c.start()" in b"".join(chunks):
+            break
+        await asyncio.sleep(0.01)
+    body = b"".join(chunks).decode()
+    assert "var c = parent._jp.a1b2c3;" in body
+    assert 'p("o");' in body
+    try:
+        await done  # ends by the request timeout; the session then expires by itself
+    except HTTPTimeoutError:
+        pass
+    refused = await fetch(game_server, SESSION.format("htmlfile2") + "/htmlfile?c=x%3Balert(1)")
+    assert refused.code == 500 and b"callback" in refused.body
+
+
+async def test_fix4_jsonp_refuses_a_callback_that_is_not_a_name(game_server):
+    ok = await fetch(game_server, SESSION.format("jsonp1") + "/jsonp?c=_jp.abc")
+    assert ok.code == 200 and ok.body.startswith(b'_jp.abc("o");')
+    evil = await fetch(game_server, SESSION.format("jsonp2") + "/jsonp?c=alert(document.cookie)//")
+    assert evil.code == 500 and b"alert" not in evil.body
+
+
+async def test_fix5_heartbeats_stop_when_a_websocket_goes_away(game_server_factory):
+    # With a 50 ms heartbeat, any write to a closed socket would log errors within the test;
+    # the autouse guard in conftest fails the test on any ERROR record.
+    server = await game_server_factory(sockjs_settings={"heartbeat_delay": 0.05})
+    ws = await websocket_connect(f"ws://127.0.0.1:{server.port}/sockjs/000/hb1/websocket")
+    assert await ws.read_message() == "o"
+    assert await asyncio.wait_for(ws.read_message(), 2) == "h"
+    ws.close()
+    await asyncio.sleep(0.4)
+    client = await GameClient.connect(server.url)
+    # Server-side close (too many invalid tokens) with heartbeats running.
+    for attempt in range(5):
+        client.send({"msg": "auth", "token": f"bad{attempt}"})
+    await asyncio.sleep(0.4)
+    assert client.close_reason == (4001, "Too many invalid tokens")
+    await client.close()
+
+
+async def test_fix6_the_iframe_page_loads_the_served_sockjs_client(game_server):
+    page = await fetch(game_server, "/sockjs/iframe.html")
+    assert page.code == 200
+    assert b'src="/vendor/sockjs.min.js"' in page.body
+    assert b"cdn" not in page.body.lower()
+
+
+async def test_upstream_47_on_close_fires_when_a_polling_client_vanishes(game_server_factory):
+    server = await game_server_factory(sockjs_settings={"disconnect_delay": 0.2})
+    ann = await signed_in(server, "Ann")
+    room = (await ann.request({"msg": "create", "game": "crazy_eights", "name": "t",
+                               "seats": 3}))["room"]
+    _, token = await server.user("Bob")
+    path = SESSION.format("vanish1")
+    assert (await fetch(server, path + "/xhr", "POST")).body == b"o\n"
+    frame = json.dumps([json.dumps({"msg": "auth", "token": token}),
+                        json.dumps({"msg": "join", "room": room})])
+    assert (await fetch(server, path + "/xhr_send", "POST", body=frame)).code == 204
+    joined = await until_state(ann, lambda s: s["event"] == {"type": "join", "seat": 1})
+    assert joined["table"]["seats"][1]["connected"] is True
+    # Bob never polls again: after disconnect_delay the session expires and his seat shows it.
+    gone = await until_state(ann, lambda s: s["event"] == {"type": "disconnect", "seat": 1},
+                             timeout=5)
+    assert gone["table"]["seats"][1]["connected"] is False
+    await ann.close()
