@@ -11,6 +11,7 @@ from typing import Any, Callable
 import pytest
 
 from game_server.protocol import Hub
+from game_server.protocol import hub as hub_module
 from hub_fakes import FakeClock, Net, make_hub
 
 
@@ -30,8 +31,14 @@ def hubs() -> Any:
 
 
 @pytest.fixture
-def nets(hubs: Callable[..., Hub]) -> Any:
-    """Build nets of clients on new hubs; fails the test if any client got a bad message."""
+def nets(hubs: Callable[..., Hub], monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Build nets of clients on new hubs; fails the test if any client got a bad message.
+
+    The room list is pushed to the lobby a second after a change; so that a slow run cannot
+    slip a push between a test's messages, pushes wait an hour unless a test asks for
+    `quick_room_list`.
+    """
+    monkeypatch.setattr(hub_module, "ROOM_LIST_PUSH_SECONDS", 3600.0)
     made: list[Net] = []
 
     def build(**options: Any) -> Net:
@@ -60,3 +67,10 @@ def hub(net: Net) -> Hub:
 def clock() -> FakeClock:
     """A clock that stands still until the test moves it."""
     return FakeClock()
+
+
+@pytest.fixture
+def quick_room_list(nets: Any, monkeypatch: pytest.MonkeyPatch) -> float:
+    """Push the room list to the lobby 20 ms after a change instead of a second."""
+    monkeypatch.setattr(hub_module, "ROOM_LIST_PUSH_SECONDS", 0.02)
+    return 0.02

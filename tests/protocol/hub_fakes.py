@@ -83,6 +83,8 @@ class Client:
         self.user_id: int | None = None
         self._seen = 0
         self._seq: dict[str, int] = {}
+        #: Extra checks run on every message as it arrives: `check(text, message)`.
+        self.checks: list[Callable[[str, dict[str, Any]], None]] = []
         self.peer = hub.connect(self._record, self._close, transport="fake")
 
     def __repr__(self) -> str:
@@ -103,6 +105,11 @@ class Client:
         except Exception as error:  # noqa: BLE001
             self.problems.append(f"{error} in {text[:300]}")
         self._check_state(message)
+        for check in self.checks:
+            try:
+                check(text, message)
+            except Exception as error:  # noqa: BLE001
+                self.problems.append(f"{error!r} in {text[:300]}")
         self.messages.append(message)
 
     def _check_state(self, message: dict[str, Any]) -> None:

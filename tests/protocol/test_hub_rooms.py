@@ -3,14 +3,7 @@ ownership, closing rooms and the room list pushed to the lobby."""
 
 from __future__ import annotations
 
-import pytest
-
-from game_server.protocol import hub as hub_module
 from hub_fakes import ANN, BOB, CID, DEE, GUS, Net, until
-
-
-def _events(client, room: str | None = None) -> list:
-    return [m.get("event", {}).get("type") for m in client.states(room)]
 
 
 async def test_create_seats_the_creator_and_replies_a_state_with_re(net: Net) -> None:
@@ -249,12 +242,6 @@ async def test_leave_during_a_game_then_a_new_room_is_allowed(net: Net) -> None:
 
 
 # --- the room list -------------------------------------------------------------------------
-
-
-@pytest.fixture
-def quick_room_list(monkeypatch: pytest.MonkeyPatch) -> float:
-    monkeypatch.setattr(hub_module, "ROOM_LIST_PUSH_SECONDS", 0.02)
-    return 0.02
 
 
 async def test_the_room_list_is_pushed_to_the_lobby(net: Net, quick_room_list) -> None:
