@@ -27,7 +27,7 @@ def start_game_with_bots(page, name: str, seats: int = 2):
     return room
 
 
-def test_an_illegal_click_shows_an_error_and_changes_nothing(open_page):
+def test_an_illegal_click_shows_an_error_and_changes_nothing(open_page, artifacts):
     page = open_page()
     start_game_with_bots(page, "Ivy")
     # On Ivy's turn, find a card that does not fit (taking cards until she holds one).
@@ -52,6 +52,7 @@ def test_an_illegal_click_shows_an_error_and_changes_nothing(open_page):
     expect(toast).to_have_attribute("data-kind", "error")
     text = toast.inner_text()
     assert text.strip() and "illegal_move" not in text  # words for a person, not a code
+    page.screenshot(path=str(artifacts / "illegal-move-toast.png"))
     page.wait_for_timeout(300)
     after = read_table(page)
     assert (after.seq, after.hand, after.deck) == (view.seq, view.hand, view.deck)

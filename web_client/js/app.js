@@ -149,6 +149,8 @@ function setUser(user) {
   model.user = user;
   $('user-name').textContent = user ? user.name : '';
   $('who').hidden = !user;
+  const roomName = $('create-name');
+  if (user && !roomName.value) roomName.value = `${user.name}’s table`.slice(0, 40);
 }
 
 // ---------------------------------------------------------------------------------------------

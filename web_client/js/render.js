@@ -237,9 +237,10 @@ function turnStatus(table, playable) {
   }
   if (table.you != null && table.turn === table.you) {
     const top = parseCard(topCard(table));
-    const what = top ? `${suitLabel(table.suit)} or a ${top.label}` : suitLabel(table.suit);
+    let what = suitLabel(table.suit);
+    if (top && top.rank !== '8') what += ` or ${top.rank === 'A' ? 'an' : 'a'} ${top.label}`;
     if (playable.size === 0) return `Your turn: nothing matches ${what}. Take a card from the deck.`;
-    return `Your turn: put a card matching ${what}, an eight, or take from the deck.`;
+    return `Your turn: put ${what} (eights are wild), or take from the deck.`;
   }
   return `${name(table.turn)}'s turn.`;
 }
@@ -345,10 +346,12 @@ function renderActions(table) {
   const seated = seatedCount(table);
   const free = table.seats.length - seated;
   const buttons = [];
-  if (isOwner && table.status === 'waiting') {
+  if (isOwner && table.status !== 'playing' && (table.status === 'waiting' || free > 0)) {
     buttons.push(h('button', {
       type: 'button', class: 'btn', 'data-action': 'add_bot', 'data-testid': 'add-bot', disabled: free === 0,
     }, '⚙ Add bot'));
+  }
+  if (isOwner && table.status === 'waiting') {
     buttons.push(h('button', {
       type: 'button', class: 'btn btn-primary', 'data-action': 'start', 'data-testid': 'start', disabled: seated < 2,
       title: seated < 2 ? 'At least two players are needed' : null,
