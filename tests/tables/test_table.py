@@ -699,3 +699,39 @@ def test_a_new_game_is_started_by_the_owner_only() -> None:
     play_out(table, record)
     assert _code(table.start, BOB) == "not_owner"
     assert _code(table.start, DEE) == "not_a_player"
+
+
+def test_the_deal_moves_one_seat_on_from_the_last_dealer_when_seats_change() -> None:
+    table = make_table(4)
+    record = Recorder(table)
+    for person in (ANN, BOB, CID):
+        record(table.sit(person))
+    record(table.start(ANN))  # seats 0, 1, 2: seat 0 deals
+    assert record.changes[-1].event == {"type": "start", "dealer": 0}
+    play_out(table, record)
+    record(table.leave(ANN))  # seat 0 is free now; Bob (seat 1) owns the room
+    (change,) = record(table.start(BOB))
+    # The deal moves one seat on from seat 0: to seat 1.
+    assert change.event == {"type": "start", "dealer": 1}
+    play_out(table, record)
+    (change,) = record(table.start(BOB))
+    assert change.event == {"type": "start", "dealer": 2}
+
+
+def test_the_deal_moves_one_seat_on_past_a_new_player() -> None:
+    table = make_table(4)
+    record = Recorder(table)
+    for person in (ANN, BOB):
+        record(table.sit(person))
+    record(table.start(ANN))  # seat 0 deals
+    play_out(table, record)
+    record(table.sit(CID))  # seat 2
+    (change,) = record(table.start(ANN))
+    assert change.event == {"type": "start", "dealer": 1}
+    play_out(table, record)
+    (change,) = record(table.start(ANN))
+    assert change.event == {"type": "start", "dealer": 2}
+    play_out(table, record)
+    record(table.sit(DEE))  # seat 3, after this game's dealer
+    (change,) = record(table.start(ANN))
+    assert change.event == {"type": "start", "dealer": 3}
