@@ -449,3 +449,16 @@ async def test_a_closed_connection_handles_nothing(net: Net) -> None:
     await net.settle()
     assert client.new() == []
     assert client.peer not in net.hub.peers
+
+
+@pytest.mark.parametrize("text", ["[" * 2048 + "]" * 2048,
+                                  '{"msg":"room_list","x":' + "[" * 2000 + "]" * 2000 + "}"])
+async def test_deeply_nested_json_under_4_kib_is_a_client_error(net: Net, text: str) -> None:
+    # Within the size limit, but deeper than the JSON decoder goes: the client's mistake, so
+    # an error code for the client, not `internal` (which logs a traceback for a server bug).
+    assert len(text.encode()) <= MAX_MESSAGE_BYTES
+    client = await net.login(ANN)
+    client.send(text)
+    await net.settle()
+    (reply,) = client.new()
+    assert reply["code"] in {"bad_json", "bad_message"}, reply
