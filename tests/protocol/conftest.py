@@ -59,11 +59,6 @@ def net(nets: Callable[..., Net]) -> Net:
 
 
 @pytest.fixture
-def hub(net: Net) -> Hub:
-    return net.hub
-
-
-@pytest.fixture
 def clock() -> FakeClock:
     """A clock that stands still until the test moves it."""
     return FakeClock()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
-from hub_fakes import ANN, BOB, GUS, Client, Net, until
+from hub_fakes import ANN, BOB, GUS, Client, Net, move_for, until
 
 GRACE = 0.05
 
@@ -54,7 +54,7 @@ async def test_a_move_answers_the_mover_with_re_and_the_others_without(net: Net)
     mover = ann if ann.my_turn else bob
     other = bob if mover is ann else ann
     net.mark()
-    mover.send({"msg": "take", "id": "t1"})
+    mover.send({"msg": "take", "from": "deck", "id": "t1"})
     await net.settle()
     to_mover, to_other, to_gus = mover.new()[0], other.new()[0], gus.new()[0]
     assert to_mover["re"] == "t1"
@@ -240,3 +240,45 @@ async def test_a_spectator_whose_connection_drops_stops_watching(net: Net) -> No
     await net.settle()
     (state,) = ann.new()
     assert state["event"] == {"type": "unwatch"} and state["table"]["spectators"] == 0
+
+
+async def test_bots_wait_the_bot_delay(nets) -> None:
+    net = nets(bot_delay=0.05)
+    ann = await net.login(ANN)
+    room = await net.create(ann, seats=2)
+    net.mark()
+    ann.request("add_bot")  # fills the room; the bot (seat 1) moves first
+    await net.settle()
+    assert [m["event"]["type"] for m in ann.new()] == ["add_bot", "start"]
+    await asyncio.sleep(0.01)
+    await net.settle()
+    assert ann.new() == [], "the bot waits"
+    await until(lambda: ann.unread("state"), what="the bot's move")
+    (move,) = ann.new()
+    assert move["event"]["seat"] == 1 and move["room"] == room
+
+
+async def test_two_connections_of_one_player_both_follow_the_room(net: Net) -> None:
+    ann, bob, room = await _game(net)
+    second = await net.login(BOB)
+    second.request("join", id="2nd", room=room)
+    await net.settle()
+    assert second.last["re"] == "2nd" and second.last["table"]["you"] == 2
+    assert ann.new() == []
+    # A move from either connection reaches both; only the sender's copy has re.
+    mover = ann if ann.my_turn else second
+    net.mark()
+    mover.send({**move_for(mover.view), "id": "mv"})
+    await net.settle()
+    first_copy, second_copy = bob.new()[0], second.new()[0]
+    assert first_copy["seq"] == second_copy["seq"]
+    assert first_copy["table"] == second_copy["table"]
+    assert ("re" in second_copy) == (mover is second) and "re" not in first_copy
+    # Leaving from one connection takes both out of the room.
+    net.mark()
+    bob.request("leave", id="out")
+    await net.settle()
+    assert bob.new()[-1] == {"msg": "left", "room": room, "re": "out"}
+    assert second.new()[-1] == {"msg": "left", "room": room}
+    replace = [m for m in ann.new() if m.get("event", {}).get("type") == "replace"]
+    assert replace[0]["event"] == {"type": "replace", "seat": 2, "reason": "left"}
