@@ -88,3 +88,19 @@ def test_spectator_sees_counts_but_never_a_hand(open_page):
     wire_states = [m for m in on_the_wire if m.get("msg") == "state"]
     assert len(wire_states) == len(carl_states)
     assert all("hand" not in m["table"] for m in wire_states)
+
+
+def test_a_spectator_can_take_a_free_seat_before_the_start(open_page):
+    ann = open_page()
+    dan = open_page()
+    sign_in(ann, "Ann")
+    sign_in(dan, "Dan")
+    room = create_room(ann, "Open seat", seats=2)
+    join_room(dan, room, as_spectator=True)
+    expect(dan.get_by_test_id("spectating")).to_be_visible()
+    dan.get_by_test_id("take-seat").click()
+    # Dan sits down, which fills the room: the game starts and he holds 7 cards.
+    expect(dan.get_by_test_id("table")).to_have_attribute("data-status", "playing")
+    expect(dan.get_by_test_id("hand").get_by_role("button")).to_have_count(7)
+    assert read_table(dan).you == 1
+    expect(ann.get_by_test_id("spectator-count")).to_contain_text("0 watching")

@@ -137,3 +137,50 @@ def test_screenshots_of_the_table_on_desktop_and_phone(open_page, artifacts):
         assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
     for name in ("lobby-desktop", "table-desktop", "table-phone"):
         assert (artifacts / f"{name}.png").stat().st_size > 10_000
+
+
+def test_a_keyboard_alone_can_play(open_page):
+    page = open_page()
+    # Sign in with the keyboard: the name field has focus, Enter submits.
+    expect(page.get_by_test_id("signin-name")).to_be_focused()
+    page.keyboard.type("Kim")
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("lobby")).to_be_visible()
+    create_room(page, "Keys", seats=2)
+    add_bots(page, 1)
+    for _ in range(30):
+        view = wait_until(page, lambda v: v.my_turn, what="Kim's turn")
+        if view.playable:
+            break
+        page.get_by_test_id("deck").press("Enter")  # the deck is a button too
+        wait_until(page, lambda v, seq=view.seq: v.seq > seq, what="the card taken")
+    else:
+        raise AssertionError("Kim never held a card that fits")
+    # Tab reaches the cards of the hand; arrow keys move along it; every card has a name.
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        focused = page.evaluate("() => document.activeElement.dataset.testid || ''")
+        if focused.startswith("card-"):
+            break
+    else:
+        raise AssertionError("Tab never reached a card")
+    label = page.evaluate("() => document.activeElement.getAttribute('aria-label')")
+    assert re.fullmatch(r"(Two|Three|Four|Five|Six|Seven|Eight|Nine|Ten|Jack|Queen|King|Ace) of "
+                        r"(clubs|diamonds|hearts|spades)", label), label
+    target = next(card for card in view.playable if card[0] != "8") if any(
+        card[0] != "8" for card in view.playable) else view.playable[0]
+    for _ in range(len(view.hand)):
+        if page.evaluate("() => document.activeElement.dataset.card") == target:
+            break
+        page.keyboard.press("ArrowRight")
+    else:
+        raise AssertionError(f"ArrowRight never reached {target}")
+    outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none"  # the focus is visible
+    page.keyboard.press("Enter")
+    if target[0] == "8":
+        expect(page.get_by_test_id("suit-picker")).to_be_visible()
+        expect(page.get_by_test_id("suit-H")).to_be_focused()
+        page.keyboard.press("Enter")
+    after = wait_until(page, lambda v: v.seq > view.seq, what="the card put")
+    assert target not in after.hand

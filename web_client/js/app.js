@@ -35,6 +35,7 @@ const model = {
   rooms: [],
   roomNames: {},
   state: null,
+  leftRoom: null, // the room we left last: late changes from it are not drawn
   log: [],
   picker: null,
   status: { state: 'connecting', transport: null, retryIn: null },
@@ -346,6 +347,7 @@ function handleMessage(msg) {
       handleState(msg);
       break;
     case 'left':
+      model.leftRoom = msg.room;
       if (!model.state || msg.room === model.state.room) {
         forgetRoom();
         setView('lobby');
@@ -361,6 +363,11 @@ function handleMessage(msg) {
 }
 
 function handleState(msg) {
+  // A room we just left may still have sent a change or two before our `leave` arrived.
+  if (msg.room === model.leftRoom) {
+    if (msg.re == null) return;
+    model.leftRoom = null; // we joined it again
+  }
   const previous = model.state && model.state.room === msg.room ? model.state : null;
   if (previous && msg.seq < previous.seq) return; // an older view: never go back
   if (!previous) {
@@ -456,7 +463,7 @@ function onAction(button) {
       act({ msg: 'start' });
       break;
     case 'leave':
-      act({ msg: 'leave' });
+      if (act({ msg: 'leave' }) && model.state) model.leftRoom = model.state.room;
       break;
     default:
       break;

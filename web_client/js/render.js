@@ -341,7 +341,7 @@ function renderCentre(table) {
       : null);
 }
 
-function renderActions(table) {
+function renderActions(table, room) {
   const isOwner = table.you != null && table.you === table.owner;
   const seated = seatedCount(table);
   const free = table.seats.length - seated;
@@ -361,6 +361,12 @@ function renderActions(table) {
     buttons.push(h('button', {
       type: 'button', class: 'btn btn-primary', 'data-action': 'start', 'data-testid': 'new-game',
     }, '↻ New game'));
+  }
+  if (table.you == null && table.status === 'waiting' && free > 0) {
+    buttons.push(h('button', {
+      type: 'button', class: 'btn btn-primary', 'data-action': 'join', 'data-room': room,
+      'data-testid': 'take-seat',
+    }, 'Take a seat'));
   }
   buttons.push(h('button', {
     type: 'button', class: 'btn btn-quiet', 'data-action': 'leave', 'data-testid': 'leave',
@@ -465,7 +471,7 @@ export function renderTable({ state, log, picker, roomName }) {
     h('div', { class: 'side' },
       h('p', { class: ['turn-status', myTurn && 'is-mine'], 'data-testid': 'turn-status', role: 'status' },
         turnStatus(table, playable)),
-      renderActions(table),
+      renderActions(table, state.room),
       renderLog(log))),
   renderHand(table, playable),
   picker ? renderSuitPicker(picker) : null);
