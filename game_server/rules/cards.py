@@ -62,26 +62,32 @@ class Suit(Enum):
     def __lt__(self, other: object) -> bool:
         if not isinstance(other, Suit):
             return NotImplemented
-        return _ORDER[self] < _ORDER[other]
+        return self._order < other._order
 
     def __le__(self, other: object) -> bool:
         if not isinstance(other, Suit):
             return NotImplemented
-        return _ORDER[self] <= _ORDER[other]
+        return self._order <= other._order
 
     def __gt__(self, other: object) -> bool:
         if not isinstance(other, Suit):
             return NotImplemented
-        return _ORDER[self] > _ORDER[other]
+        return self._order > other._order
 
     def __ge__(self, other: object) -> bool:
         if not isinstance(other, Suit):
             return NotImplemented
-        return _ORDER[self] >= _ORDER[other]
+        return self._order >= other._order
 
+
+    _order: int  # the position in the class, set below: comparing ints is fast
+
+
+for _index, _suit in enumerate(Suit):
+    _suit._order = _index
+del _index, _suit
 
 _SYMBOLS = {Suit.CLUBS: "♣", Suit.DIAMONDS: "♦", Suit.HEARTS: "♥", Suit.SPADES: "♠"}
-_ORDER = {suit: index for index, suit in enumerate(Suit)}
 
 
 class Rank(IntEnum):
@@ -149,7 +155,7 @@ class Card:
     >>> Card.from_str("10H")
     Traceback (most recent call last):
     ...
-    ValueError: bad card code '10H': expected rank (2-9, T, J, Q, K, A) then suit (C, D, H, S), e.g. 'QH'
+    ValueError: bad card code '10H': expected rank (2-9 T J Q K A) then suit (C D H S)
     """
 
     rank: Rank
@@ -175,9 +181,23 @@ class Card:
             if rank is not None and suit is not None:
                 return cls(rank, suit)
         raise ValueError(
-            f"bad card code {text!r}: expected rank (2-9, T, J, Q, K, A) then suit (C, D, H, S),"
-            " e.g. 'QH'"
+            f"bad card code {text!r}: expected rank (2-9 T J Q K A) then suit (C D H S)"
         )
+
+    @property
+    def index(self) -> int:
+        """The card's position in `FULL_DECK` (0 to 51): by suit, then rank. Sorting by it
+        gives the display order of a hand.
+
+        >>> Card.from_str("2C").index, Card.from_str("AC").index, Card.from_str("2D").index
+        (0, 12, 13)
+        """
+        return self.suit._order * 13 + self.rank - 2
+
+    def __hash__(self) -> int:
+        # Equal cards have equal indexes; this avoids the slow Enum.__hash__ (cards are hashed
+        # a lot).
+        return self.suit._order * 13 + self.rank
 
     def __str__(self) -> str:
         return self.rank.char + self.suit.value

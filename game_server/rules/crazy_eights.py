@@ -38,9 +38,13 @@ __all__ = ["PILE_SHOWN", "CrazyEights"]
 #: How many cards of the pile a view shows (top card last).
 PILE_SHOWN = 5
 
+# Hands are shown sorted by suit, then rank: the order of FULL_DECK.
+_DISPLAY_ORDER = Card.index.fget
 
-def _display_order(card: Card) -> tuple[Suit, Rank]:
-    return card.suit, card.rank
+
+def _is_index(value: object, size: int) -> bool:
+    """True if `value` is an int (not a bool) in ``range(size)``."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < size
 
 
 def _article(rank: Rank) -> str:
@@ -142,11 +146,10 @@ class CrazyEights(Game):
 
     @classmethod
     def _check_setup(cls, players: int, dealer: int) -> None:
-        if not isinstance(players, int) or not cls.MIN_PLAYERS <= players <= cls.MAX_PLAYERS:
-            raise ValueError(
-                f"Crazy Eights needs {cls.MIN_PLAYERS} to {cls.MAX_PLAYERS} players, not {players!r}"
-            )
-        if not isinstance(dealer, int) or not 0 <= dealer < players:
+        if not _is_index(players, cls.MAX_PLAYERS + 1) or players < cls.MIN_PLAYERS:
+            low, high = cls.MIN_PLAYERS, cls.MAX_PLAYERS
+            raise ValueError(f"Crazy Eights needs {low} to {high} players, not {players!r}")
+        if not _is_index(dealer, players):
             raise ValueError(f"dealer {dealer!r} is not a player of a {players}-player game")
 
     # Questions ---------------------------------------------------------------------------------
@@ -193,7 +196,7 @@ class CrazyEights(Game):
             ValueError: if `player` is not a player of this game.
         """
         self._check_player(player)
-        return tuple(sorted(self._hands[player], key=_display_order))
+        return tuple(sorted(self._hands[player], key=_DISPLAY_ORDER))
 
     def card_counts(self) -> tuple[int, ...]:
         """How many cards each player holds."""
@@ -220,7 +223,7 @@ class CrazyEights(Game):
         if self._outcome is not None or player != self._turn:
             return []
         moves: list[Move] = []
-        for card in sorted(self._hands[player], key=_display_order):
+        for card in sorted(self._hands[player], key=_DISPLAY_ORDER):
             if card.rank == Rank.EIGHT:
                 moves.extend(Put(card, suit) for suit in Suit)
             elif self._matches(card):
@@ -387,7 +390,7 @@ class CrazyEights(Game):
         return view
 
     def _check_player(self, player: int) -> None:
-        if isinstance(player, bool) or not isinstance(player, int) or not 0 <= player < self._players:
+        if not _is_index(player, self._players):
             raise ValueError(f"{player!r} is not a player of this {self._players}-player game")
 
     def __repr__(self) -> str:

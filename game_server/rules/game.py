@@ -203,7 +203,7 @@ class Step:
 
 #: Penalty points of a card left in hand, by rank: eight 50, K Q J T 10, ace 1, others face value.
 PENALTY: Mapping[Rank, int] = MappingProxyType(
-    {rank: (50 if rank == Rank.EIGHT else 1 if rank == Rank.ACE else min(int(rank), 10)) for rank in Rank}
+    {rank: min(int(rank), 10) for rank in Rank} | {Rank.EIGHT: 50, Rank.ACE: 1}
 )
 
 

@@ -327,7 +327,7 @@ def test_blocked_game_fewest_points_win_the_differences():
     assert step.outcome == Outcome(
         winner=2,
         scores=(0, 0, (9 - 3) + (15 - 3) + (9 - 3), 0),
-        hands=(tuple(cards("2C 3C 4C")), tuple(cards("5D KD")), tuple(cards("2S AS")), (card("9C"),)),
+        hands=tuple(tuple(cards(hand)) for hand in ["2C 3C 4C", "5D KD", "2S AS", "9C"]),
         blocked=True,
     )
     assert [hand_points(hand) for hand in step.outcome.hands] == points
