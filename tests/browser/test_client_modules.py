@@ -56,6 +56,7 @@ def test_log_lines(open_page):
         describeEvent({type: 'leave', seat: 1}, {...table, seats: [table.seats[0], null, table.seats[2]]}, table),
         describeEvent({type: 'replace', seat: 1, reason: 'timeout'}, table, table),
         describeEvent({type: 'start', dealer: 2}, table, null),
+        describeEvent({type: 'add_bot', seat: 2}, {...table, status: 'waiting', owner: 1}, null),
       ];
     """)
     assert lines == [
@@ -68,6 +69,7 @@ def test_log_lines(open_page):
         ["Bob left the room"],
         ["A bot plays for Bob (connection lost)"],
         ["New game: Bot 1 deals"],
+        ["Bob added Bot 1"],
     ]
 
 

@@ -12,6 +12,8 @@ from browser_helpers import (
     add_bots,
     create_room,
     expect_connected,
+    join_room,
+    play_one_move,
     play_moves,
     read_table,
     sign_in,
@@ -116,26 +118,41 @@ def test_a_dropped_connection_reconnects_and_resumes(open_page):
 
 
 def test_screenshots_of_the_table_on_desktop_and_phone(open_page, artifacts):
-    page = open_page(viewport=DESKTOP)
-    sign_in(page, "Ann")
-    page.screenshot(path=str(artifacts / "lobby-desktop.png"))
-    create_room(page, "Friday game", seats=4)
-    add_bots(page, 3)
-    play_moves(page, 2)
-    view = wait_until(page, lambda v: v.my_turn, what="Ann's turn")
-    page.wait_for_timeout(300)  # let the turn highlight settle
-    page.screenshot(path=str(artifacts / "table-desktop.png"))
-    page.set_viewport_size(PHONE)
-    page.wait_for_timeout(300)
-    page.screenshot(path=str(artifacts / "table-phone.png"), full_page=True)
+    ann = open_page(viewport=DESKTOP)
+    bob = open_page()
+    carl = open_page()
+    sign_in(ann, "Ann")
+    sign_in(bob, "Bob")
+    sign_in(carl, "Carl")
+    ann.screenshot(path=str(artifacts / "lobby-desktop.png"))
+    room = create_room(ann, "Friday game", seats=4)
+    join_room(bob, room)
+    join_room(carl, room, as_spectator=True)
+    add_bots(ann, 2)
+    expect(ann.get_by_test_id("table")).to_have_attribute("data-status", "playing")
+    # Bob plays when it is his turn, until it is Ann's (bots play by themselves).
+    for _ in range(200):
+        if read_table(ann).my_turn:
+            break
+        if read_table(bob).my_turn:
+            play_one_move(bob)
+        else:
+            ann.wait_for_timeout(25)
+    view = wait_until(ann, lambda v: v.my_turn, what="Ann's turn")
+    ann.wait_for_timeout(300)  # let the turn highlight settle
+    ann.screenshot(path=str(artifacts / "table-desktop.png"))
+    carl.screenshot(path=str(artifacts / "table-spectator-desktop.png"))
+    ann.set_viewport_size(PHONE)
+    ann.wait_for_timeout(300)
+    ann.screenshot(path=str(artifacts / "table-phone.png"), full_page=True)
     # On a phone every card of the hand is on screen and big enough to tap.
-    buttons = page.get_by_test_id("hand").get_by_role("button").all()
+    buttons = ann.get_by_test_id("hand").get_by_role("button").all()
     assert len(buttons) == len(view.hand)
     for button in buttons:
         box = button.bounding_box()
         assert box["width"] >= 44 and box["height"] >= 44
         assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
-    for name in ("lobby-desktop", "table-desktop", "table-phone"):
+    for name in ("lobby-desktop", "table-desktop", "table-spectator-desktop", "table-phone"):
         assert (artifacts / f"{name}.png").stat().st_size > 10_000
 
 

@@ -38,9 +38,11 @@ export function describeEvent(event, table, previous) {
     case 'leave':
       lines.push(`${who} left the room`);
       break;
-    case 'add_bot':
-      lines.push(`${who} (bot) sat down`);
+    case 'add_bot': {
+      const owner = table && table.owner != null ? seatName(table.owner, table, previous) : null;
+      lines.push(owner ? `${owner} added ${who}` : `${who} sat down`);
       break;
+    }
     case 'replace':
       lines.push(
         event.reason === 'timeout'
