@@ -96,3 +96,15 @@ def test_is_deterministic_and_changes_nothing():
     before = [game.view_for(p) for p in range(5)]
     assert choose_move(game, game.turn) == choose_move(game, game.turn)
     assert [game.view_for(p) for p in range(5)] == before
+
+
+@pytest.mark.parametrize("players, seed", [(7, 209), (6, 580), (5, 969), (4, 2828)])
+def test_bot_games_that_once_went_round_for_ever_now_finish(players, seed):
+    # Before the jam rule these all-bot games reached a jam where only eights went round,
+    # each bot naming a suit the next one lacked.
+    game = CrazyEights(players, seed, dealer=seed % players)
+    for _ in range(3000):
+        if game.is_finished:
+            break
+        game.apply(game.turn, choose_move(game, game.turn))
+    assert game.is_finished
