@@ -14,7 +14,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from game_server.rules import GAMES, Move, Put, Step, Take, choose_move
+from game_server.rules import (GAMES, Move, Put, Step, Take, choose_move, move_from_json,
+                               move_to_json)
 
 MAX_SEATS = 7
 MIN_SEATS = 2
@@ -87,6 +88,27 @@ class Change:
         return self.event
 
 
+@dataclass(frozen=True)
+class Action:
+    """One accepted request or timer event, in the form needed to replay it.
+
+    The move log stores actions; replaying a room's actions in order rebuilds the room
+    exactly, seq included. `seeds` holds the shuffle seed of any game the action dealt (a
+    join that fills the room deals too). `started` and `finished` describe a game that began
+    or ended with this action, for the game history.
+    """
+
+    seq: int
+    kind: str
+    game: int
+    user: Player | None = None
+    seat: int | None = None
+    move: dict[str, Any] | None = None
+    seeds: tuple[int, ...] = ()
+    started: dict[str, Any] | None = None
+    finished: dict[str, Any] | None = None
+
+
 class Table:
     """One room and the game played in it.
 
@@ -111,10 +133,16 @@ class Table:
         self.game: Any = None
         self.seed: int | None = None
         self.games_played = 0
+        self._dealer_seat: int | None = None
         self._seeds = seeds
         self._players: list[int] = []  # room seat of each game player, in game order
         self._final: dict[str, Any] | None = None
         self.owner: int | None = None
+        #: Actions applied and not yet committed to the move log, and those committed.
+        self.journal: list[Action] = []
+        self.history: list[Action] = []
+        self._dealt: list[int] = []
+        self._ended: dict[str, Any] | None = None
 
     # --- queries -------------------------------------------------------------------------
 
@@ -186,7 +214,7 @@ class Table:
 
     # --- membership ----------------------------------------------------------------------
 
-    def sit(self, player: Player) -> list[Change]:
+    def _sit(self, player: Player) -> list[Change]:
         """Give `player` the lowest free seat, or their own seat back.
 
         Raises:
@@ -212,23 +240,23 @@ class Table:
         # A spectator who sits down stops watching in the same change.
         return [self._change({"type": "join", "seat": number})] + self._start_if_full()
 
-    def watch(self, player: Player) -> list[Change]:
+    def _watch(self, player: Player) -> list[Change]:
         if player.id in self.spectators:
             return []
         self.spectators.add(player.id)
         return [self._change({"type": "watch"})]
 
-    def unwatch(self, player: Player) -> list[Change]:
+    def _unwatch(self, player: Player) -> list[Change]:
         if player.id not in self.spectators:
             return []
         self.spectators.discard(player.id)
         return [self._change({"type": "unwatch"})]
 
-    def leave(self, player: Player) -> list[Change]:
+    def _leave(self, player: Player) -> list[Change]:
         """The player leaves: the seat is freed, or during a game a bot takes it at once."""
         number = self.seat_of(player.id)
         if number is None:
-            return self.unwatch(player)
+            return self._unwatch(player)
         seat = self.seats[number]
         if self.status is Status.PLAYING:
             if seat.bot and seat.replaced == "left":
@@ -241,7 +269,7 @@ class Table:
         self._pass_ownership()
         return [self._change(event)]
 
-    def set_connected(self, player: Player, connected: bool) -> list[Change]:
+    def _set_connected(self, player: Player, connected: bool) -> list[Change]:
         number = self.seat_of(player.id)
         if number is None:
             return []
@@ -252,7 +280,7 @@ class Table:
         return [self._change({"type": "connect" if connected else "disconnect",
                               "seat": number})]
 
-    def expire(self, player: Player) -> list[Change]:
+    def _expire(self, player: Player) -> list[Change]:
         """The grace period of a disconnected player ended.
 
         During a game a bot takes over the seat; otherwise the seat is freed.
@@ -272,7 +300,7 @@ class Table:
         self._pass_ownership()
         return [self._change(event)]
 
-    def add_bot(self, player: Player) -> list[Change]:
+    def _add_bot(self, player: Player) -> list[Change]:
         """Raises: TableError (not_a_player, not_owner, game_started, room_full)."""
         self._require_owner(player)
         if self.status is Status.PLAYING:
@@ -281,7 +309,7 @@ class Table:
         self.seats[number] = Seat(number, None, bot=True)
         return [self._change({"type": "add_bot", "seat": number})] + self._start_if_full()
 
-    def start(self, player: Player) -> list[Change]:
+    def _start(self, player: Player) -> list[Change]:
         """Raises: TableError (not_a_player, not_owner, game_started, game_not_started)."""
         self._require_owner(player)
         if self.status is Status.PLAYING:
@@ -292,7 +320,7 @@ class Table:
 
     # --- play ----------------------------------------------------------------------------
 
-    def play(self, player: Player, move: Move) -> list[Change]:
+    def _play(self, player: Player, move: Move) -> list[Change]:
         """Apply a move of the player's seat.
 
         Raises:
@@ -304,20 +332,136 @@ class Table:
             raise TableError("not_a_player", "Only seated players can play.")
         return self._move(number, move)
 
-    def play_bot(self) -> list[Change]:
-        """Make the move of the bot whose turn it is (nothing if no bot is to move)."""
-        number = self.bot_to_move()
-        if number is None:
-            return []
-        move = choose_move(self.game, self._player_of(number))
-        return self._move(number, move)
-
     def check(self, player: Player, move: Move) -> None:
         """Raise what `play` would raise, without changing anything."""
         number = self.seat_of(player.id)
         if number is None or self.seats[number].bot:
             raise TableError("not_a_player", "Only seated players can play.")
         self._check_move(number, move)
+
+    # --- the public changes, each recorded as an Action ------------------------------------
+
+    def sit(self, player: Player) -> list[Change]:
+        """Give `player` the lowest free seat, or their own seat back.
+
+        Raises:
+            TableError: game_started, room_full.
+        """
+        return self._record("sit", self._sit(player), user=player)
+
+    def watch(self, player: Player) -> list[Change]:
+        return self._record("watch", self._watch(player), user=player)
+
+    def unwatch(self, player: Player) -> list[Change]:
+        return self._record("unwatch", self._unwatch(player), user=player)
+
+    def leave(self, player: Player) -> list[Change]:
+        """The player leaves: the seat is freed, or during a game a bot takes it at once."""
+        return self._record("leave", self._leave(player), user=player)
+
+    def set_connected(self, player: Player, connected: bool) -> list[Change]:
+        kind = "connect" if connected else "disconnect"
+        return self._record(kind, self._set_connected(player, connected), user=player)
+
+    def expire(self, player: Player) -> list[Change]:
+        """The grace period of a disconnected player ended.
+
+        During a game a bot takes over the seat; otherwise the seat is freed.
+        """
+        return self._record("expire", self._expire(player), user=player)
+
+    def add_bot(self, player: Player) -> list[Change]:
+        """Raises: TableError (not_a_player, not_owner, game_started, room_full)."""
+        return self._record("add_bot", self._add_bot(player), user=player)
+
+    def start(self, player: Player) -> list[Change]:
+        """Raises: TableError (not_a_player, not_owner, game_started, game_not_started)."""
+        return self._record("start", self._start(player), user=player)
+
+    def play(self, player: Player, move: Move) -> list[Change]:
+        """Apply a move of the player's seat.
+
+        Raises:
+            TableError: not_a_player, game_not_started, game_finished.
+            RulesError: not_your_turn, not_in_hand, illegal_move.
+        """
+        changes = self._play(player, move)
+        return self._record("move", changes, seat=self.seat_of(player.id), move=move)
+
+    def play_bot(self) -> list[Change]:
+        """Make the move of the bot whose turn it is (nothing if no bot is to move)."""
+        number = self.bot_to_move()
+        if number is None:
+            return []
+        move = choose_move(self.game, self._player_of(number))
+        return self._record("move", self._move(number, move), seat=number, move=move)
+
+    # --- the move log ------------------------------------------------------------------
+
+    def take_journal(self) -> list[Action]:
+        """The actions applied since the last commit (the caller commits them)."""
+        return list(self.journal)
+
+    def committed(self) -> None:
+        """The journal is safely in the move log."""
+        self.history.extend(self.journal)
+        self.journal.clear()
+
+    def rollback(self) -> None:
+        """Undo every action not committed, by replaying the committed ones afresh."""
+        if not self.journal:
+            return
+        fresh = Table.replay(self.id, self.name, self.game_kind, len(self.seats), self.history)
+        self.__dict__.update(fresh.__dict__)
+
+    @classmethod
+    def replay(cls, room_id: str, name: str, game: str, seats: int,
+               actions: list[Action]) -> "Table":
+        """Rebuild a room from its actions; the result's history is `actions`.
+
+        Raises:
+            ValueError: the actions do not replay to the seqs they record.
+        """
+        feed: list[int] = []
+        table = cls(room_id, name, game, seats, seeds=lambda: feed.pop(0))
+        for action in actions:
+            feed[:] = list(action.seeds)
+            table._apply(action)
+            if table.seq != action.seq:
+                raise ValueError(f"room {room_id}: action {action.kind} replayed to seq "
+                                 f"{table.seq}, the log says {action.seq}")
+        table.history = list(actions)
+        table.journal.clear()
+        return table
+
+    def _apply(self, action: Action) -> None:
+        user = action.user
+        kind = action.kind
+        if kind == "move":
+            self._move(action.seat, move_from_json(action.move))
+        elif kind in ("connect", "disconnect"):
+            self._set_connected(user, kind == "connect")
+        else:
+            getattr(self, "_" + kind)(user)
+
+    def _record(self, kind: str, changes: list[Change], user: Player | None = None,
+                seat: int | None = None, move: Move | None = None) -> list[Change]:
+        if changes:
+            self.journal.append(Action(
+                seq=self.seq, kind=kind, game=self.games_played, user=user, seat=seat,
+                move=move_to_json(move) if move is not None else None,
+                seeds=tuple(self._dealt), started=self._started_record(),
+                finished=self._ended))
+        self._dealt.clear()
+        self._ended = None
+        return changes
+
+    def _started_record(self) -> dict[str, Any] | None:
+        if not self._dealt:
+            return None
+        return {"number": self.games_played, "seed": self.seed, "dealer": self._dealer_seat,
+                "seats": [{"seat": s.number, "user": s.player.id if s.player else None,
+                           "bot": s.bot} for s in self.seats if s is not None]}
 
     # --- internals -----------------------------------------------------------------------
 
@@ -361,12 +505,23 @@ class Table:
             hands[number] = [str(card) for card in outcome.hands[index]]
         self._final = {"winner": self._players[outcome.winner], "scores": scores,
                        "hands": hands}
+        self._ended = {"number": self.games_played, "winner": self._final["winner"],
+                       "scores": scores, "blocked": outcome.blocked}
 
     def _deal(self) -> Change:
         game_class = GAMES[self.game_kind]
         self._players = [s.number for s in self.seats if s is not None]
-        dealer = self.games_played % len(self._players)
+        # Seat 0 (or the lowest seat taken) deals the first game; after that the deal moves
+        # one seat on from the last dealer, skipping empty seats.
+        if self._dealer_seat is None:
+            dealer_seat = self._players[0]
+        else:
+            dealer_seat = next((s for s in self._players if s > self._dealer_seat),
+                               self._players[0])
+        self._dealer_seat = dealer_seat
+        dealer = self._players.index(dealer_seat)
         self.seed = self._seeds()
+        self._dealt.append(self.seed)
         self.game = game_class(len(self._players), self.seed, dealer)
         self.games_played += 1
         self.status = Status.PLAYING
