@@ -278,3 +278,18 @@ async def test_room_list_pushes_are_gathered(net: Net, quick_room_list) -> None:
     assert pushed["rooms"] == [{"id": ann.room, "name": "Busy", "game": "crazy_eights",
                                 "seats": 5, "players": 4, "spectators": 0,
                                 "status": "waiting"}]
+
+
+async def test_a_player_who_left_and_asks_to_watch_watches(net: Net) -> None:
+    ann, bob = await net.login(ANN), await net.login(BOB)
+    room = await net.create(ann, seats=3, bots=1)
+    await net.join(bob, room)
+    bob.request("leave")
+    await net.settle()
+    net.mark()
+    # `as: spectator` asks to watch: the bot keeps playing Bob's seat.
+    bob.request("join", id="watch", room=room, **{"as": "spectator"})
+    await net.settle()
+    assert bob.last["re"] == "watch"
+    assert bob.view["you"] is None and "hand" not in bob.view
+    assert bob.view["seats"][2]["bot"] is True
