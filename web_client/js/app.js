@@ -38,7 +38,7 @@ const model = {
   leftRoom: null, // the room we left last: late changes from it are not drawn
   log: [],
   picker: null,
-  status: { state: 'connecting', transport: null, retryIn: null },
+  status: { state: 'idle', transport: null, retryIn: null },
 };
 
 let connection = null;
@@ -66,7 +66,7 @@ function save(key, value, store = sessionStorage) {
 // ---------------------------------------------------------------------------------------------
 // Toasts: short messages that go away by themselves
 
-export function toast(text, kind = 'error') {
+function toast(text, kind = 'error') {
   const box = $('toasts');
   while (box.children.length >= 3) box.firstChild.remove();
   const el = document.createElement('div');

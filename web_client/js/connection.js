@@ -1,6 +1,7 @@
 /**
  * A SockJS connection that stays up: it reconnects with exponential back-off and jitter, reports
- * its status (connecting / connected / reconnecting / offline, and the transport in use), and
+ * its status (connecting / connected / reconnecting / offline, or idle once stopped, and the
+ * transport in use), and
  * matches replies to requests by their `id` / `re`.
  *
  * It knows nothing about rooms or sign-in: after each (re)connection it calls `onOpen`, where the
@@ -91,6 +92,7 @@ export class Connection {
     this.stopped = false;
     window.addEventListener('online', this._onOnline);
     window.addEventListener('offline', this._onOffline);
+    this._setStatus({ state: 'connecting', transport: null, retryIn: null });
     this._connect();
   }
 
@@ -103,7 +105,7 @@ export class Connection {
     if (this.sock) this.sock.close(1000, 'bye');
     this.sock = null;
     this._failPending('closed');
-    this._setStatus({ state: 'offline', transport: null, retryIn: null });
+    this._setStatus({ state: 'idle', transport: null, retryIn: null });
   }
 
   /** The session works (the server welcomed us): back-off starts from the beginning again. */

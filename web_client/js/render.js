@@ -79,12 +79,13 @@ export function cardBack(extra = {}) {
 // Connection status
 
 const CONNECTION_LABELS = {
+  idle: 'Not connected',
   connecting: 'Connecting…',
   connected: 'Connected',
   reconnecting: 'Reconnecting…',
   offline: 'Offline',
 };
-const CONNECTION_ICONS = { connecting: '◌', connected: '●', reconnecting: '↻', offline: '✕' };
+const CONNECTION_ICONS = { idle: '○', connecting: '◌', connected: '●', reconnecting: '↻', offline: '✕' };
 
 /** The always-visible connection indicator: state in words and icon, plus the transport. */
 export function renderStatus(status) {
