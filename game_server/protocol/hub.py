@@ -1,9 +1,15 @@
 """The server's protocol state: rooms, connected peers, and who is told what.
 
+Every change of a room goes through `Hub.act`: one change at a time per room, applied to the
+table, committed to the move log, and only then sent. If the commit fails the table is rolled
+back to its last committed state and the request is refused with `unavailable`, so no one ever
+sees a change that could be lost.
+
 The hub turns a table's `Change`s into `state` messages, one per member connection, each with
 that member's own view (JSON encoded once per distinct view). It owns the timers that make bots
 move and that end a disconnected player's grace period, and it pushes the room list to peers in
-the lobby. It uses asyncio for timers and for the user lookup, and nothing of Tornado or SockJS.
+the lobby. It uses asyncio for timers, the user lookup and commits, and nothing of Tornado or
+SockJS.
 """
 
 from __future__ import annotations
@@ -16,14 +22,34 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
 from game_server.protocol import handlers
+from game_server.protocol.errors import ProtocolError
 from game_server.protocol.peer import Peer, encode
-from game_server.tables import Change, Lobby, Player, Table
+from game_server.rules import RulesError
+from game_server.tables import Action, Change, Lobby, Player, Table, TableError
 
 log = logging.getLogger(__name__)
 
 PROTOCOL_VERSION = 1
 #: Peers in the lobby get the room list at most this often when rooms change.
 ROOM_LIST_PUSH_SECONDS = 1.0
+
+
+#: After a failed commit, timers (bot moves, disconnects, grace expiry) try again this late.
+RETRY_SECONDS = 1.0
+
+
+class MemoryLog:
+    """A move log that keeps nothing: for tests and tools that need no durability.
+
+    A durable log has the same two methods, returning awaitables that finish once the data is
+    committed (or raise if it cannot be).
+    """
+
+    def record(self, table: Table, actions: list[Action]) -> Awaitable[None] | None:
+        return None
+
+    def close_room(self, table: Table) -> Awaitable[None] | None:
+        return None
 
 
 @dataclass(frozen=True)
@@ -43,11 +69,12 @@ class Hub:
     def __init__(self, *, read_token: Callable[[str], int],
                  load_user: Callable[[int], Awaitable[Player | None]],
                  settings: HubSettings = HubSettings(), lobby: Lobby | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 move_log: Any = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.read_token = read_token
+        self.move_log = move_log or MemoryLog()
         self.load_user = load_user
         self.settings = settings
-        self.lobby = lobby or Lobby()
+        self.lobby = lobby if lobby is not None else Lobby()
         self.clock = clock
         self.peers: set[Peer] = set()
         #: Connections in each room, by room id.
@@ -57,6 +84,8 @@ class Hub:
         self._grace: dict[tuple[str, int], asyncio.TimerHandle] = {}
         self._bots: dict[str, asyncio.TimerHandle] = {}
         self._room_list_push: asyncio.TimerHandle | None = None
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._tasks: set[asyncio.Task] = set()
 
     # --- connections ---------------------------------------------------------------------
 
@@ -72,13 +101,86 @@ class Hub:
             self.detach(peer, disconnect=True)
 
     def handle(self, peer: Peer, kind: str, message: dict[str, Any],
-               re: str | int | None) -> None:
-        """Run the handler for an authenticated (or `auth`) message.
+               re: str | int | None) -> Awaitable[None]:
+        """The handler's coroutine for an authenticated (or `auth`) message.
+
+        It raises ProtocolError when the request is refused; nothing has changed then.
+        """
+        return handlers.HANDLERS[kind](self, peer, message, re)
+
+    # --- changing a room -----------------------------------------------------------------
+
+    async def act(self, table: Table, change: Callable[[], list[Change]],
+                  requester: Peer | None = None, re: str | int | None = None) -> list[Change]:
+        """Apply `change` to the table, commit it to the move log, then tell the room.
+
+        `change` calls one table method. Changes of one room run one at a time, in order.
 
         Raises:
-            ProtocolError: the request is refused; nothing has changed.
+            ProtocolError: the table refused (nothing changed), or `unavailable` when the move
+                log could not commit (the table is rolled back to what everyone has seen).
         """
-        handlers.HANDLERS[kind](self, peer, message, re)
+        lock = self._locks.get(table.id)
+        if lock is None:
+            lock = self._locks[table.id] = asyncio.Lock()
+        async with lock:
+            if self.lobby.get(table.id) is not table:
+                raise ProtocolError("no_such_room", "The room has closed.")
+            try:
+                changes = change()
+            except (TableError, RulesError) as error:
+                table.rollback()
+                text = error.text if isinstance(error, TableError) else str(error)
+                raise ProtocolError(error.code, text or None) from None
+            except ProtocolError:
+                table.rollback()
+                raise
+            except Exception:
+                # A bug: put the table back as it was before anything else sees it.
+                table.rollback(force=True)
+                raise
+            if not changes:
+                return changes
+            await self._commit(table)
+            self.publish(table, changes, requester, re)
+            return changes
+
+    async def _commit(self, table: Table) -> None:
+        actions = table.take_journal()
+        try:
+            pending = self.move_log.record(table, actions)
+            if pending is not None:
+                await pending
+        except Exception as error:
+            table.rollback()
+            if table.seq == 0:
+                self.lobby.close(table.id)  # a new room that could not be saved
+            log.warning("room %s: move log unavailable (%s); %d change(s) refused",
+                        table.id, error, len(actions))
+            raise ProtocolError("unavailable") from None
+        table.committed()
+
+    def spawn(self, coroutine: Awaitable[Any], what: str) -> None:
+        """Run a change nobody waits for (a timer, a disconnect); log what goes wrong."""
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+
+        def done(task: asyncio.Task) -> None:
+            self._tasks.discard(task)
+            if task.cancelled():
+                return
+            error = task.exception()
+            if isinstance(error, ProtocolError):
+                if error.code != "unavailable":
+                    log.warning("%s refused: %s", what, error)
+            elif error is not None:
+                log.error("%s failed", what, exc_info=error)
+
+        task.add_done_callback(done)
+
+    def _retry_later(self, what: str, callback: Callable[[], Any]) -> None:
+        log.info("%s: will try again in %.1f s", what, RETRY_SECONDS)
+        asyncio.get_running_loop().call_later(RETRY_SECONDS, callback)
 
     # --- rooms ---------------------------------------------------------------------------
 
@@ -87,6 +189,13 @@ class Hub:
             self.detach(peer)
         peer.room, peer.playing = table, playing
         self.members[table.id].add(peer)
+
+    def release(self, peer: Peer) -> None:
+        """Take a connection out of its room without telling anyone (the caller does)."""
+        table = peer.room
+        peer.room, peer.playing = None, False
+        if table is not None and table.id in self.members:
+            self.members[table.id].discard(peer)
 
     def detach(self, peer: Peer, disconnect: bool = False) -> None:
         """Take a connection out of its room, telling the room what changed.
@@ -106,10 +215,28 @@ class Hub:
             return
         if playing:
             if disconnect:
-                self.publish(table, table.set_connected(user, False))
                 self._start_grace(table, user)
+                self._change_later(table, lambda: table.set_connected(user, False),
+                                   f"disconnect of {user.name} in room {table.id}")
         else:
-            self.publish(table, table.unwatch(user))
+            self._change_later(table, lambda: table.unwatch(user),
+                               f"{user.name} leaving room {table.id} as spectator")
+
+    def _change_later(self, table: Table, change: Callable[[], list[Change]],
+                      what: str) -> None:
+        """Apply a change nobody waits for; if the log is down, try again until it is back."""
+        async def run() -> None:
+            if self.lobby.get(table.id) is not table:
+                return
+            try:
+                await self.act(table, change)
+            except ProtocolError as error:
+                if error.code == "unavailable":
+                    self._retry_later(what, lambda: self._change_later(table, change, what))
+                else:
+                    raise
+
+        self.spawn(run(), what)
 
     def room_members(self, table: Table, user_id: int) -> list[Peer]:
         return [p for p in self.members.get(table.id, ()) if p.user and p.user.id == user_id]
@@ -179,6 +306,10 @@ class Hub:
     def close_room(self, table: Table) -> None:
         """Close a room no person plays in any more; its spectators are told `left`."""
         self.lobby.close(table.id)
+        self._locks.pop(table.id, None)
+        pending = self.move_log.close_room(table)
+        if pending is not None:
+            self.spawn(pending, f"closing room {table.id} in the move log")
         for peer in list(self.members.pop(table.id, ())):
             peer.room, peer.playing = None, False
             peer.send({"msg": "left", "room": table.id})
@@ -221,13 +352,17 @@ class Hub:
         self._bots.pop(table.id, None)
         if self.lobby.get(table.id) is not table:
             return
-        try:
-            changes = table.play_bot()
-        except Exception:
-            # A bug in the bot or the rules: log it and leave the table as it is.
-            log.exception("bot move failed in room %s", table.id)
-            return
-        self.publish(table, changes)
+
+        async def move() -> None:
+            try:
+                await self.act(table, table.play_bot)
+            except ProtocolError as error:
+                if error.code != "unavailable":
+                    raise
+                self._retry_later(f"bot move in room {table.id}",
+                                  lambda: self._schedule_bot(table))
+
+        self.spawn(move(), f"bot move in room {table.id}")
 
     def _start_grace(self, table: Table, user: Player) -> None:
         key = (table.id, user.id)
@@ -247,12 +382,38 @@ class Hub:
         self._grace.pop((table.id, user.id), None)
         if self.lobby.get(table.id) is not table or self.room_members(table, user.id):
             return
-        self.publish(table, table.expire(user))
+        self._change_later(table, lambda: table.expire(user),
+                           f"grace period of {user.name} in room {table.id}")
+
+    # --- recovery ------------------------------------------------------------------------
+
+    async def recover(self, tables: list[Table]) -> None:
+        """Host rooms rebuilt from the move log after a restart.
+
+        Nobody is connected yet: every seated person is marked disconnected (their grace
+        period starts now) and spectators are gone; those changes are logged like any other.
+        """
+        for table in tables:
+            self.lobby.add(table)
+        for table in tables:
+            for seat in list(table.seats):
+                if seat is None or seat.player is None or seat.bot:
+                    continue
+                user = seat.player
+                if seat.connected:
+                    await self.act(table, lambda: table.set_connected(user, False))
+                self._start_grace(table, user)
+            for user_id in list(table.spectators):
+                await self.act(table, lambda: table.unwatch(Player(user_id, "")))
+            self._refresh_seating(table)
+            self._schedule_bot(table)
 
     def stop_timers(self) -> None:
         """Cancel every timer (server shutdown)."""
         for timer in [*self._grace.values(), *self._bots.values()]:
             timer.cancel()
+        for task in list(self._tasks):
+            task.cancel()
         self._grace.clear()
         self._bots.clear()
         if self._room_list_push is not None:

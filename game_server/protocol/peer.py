@@ -8,6 +8,7 @@ gives it a `send(text)` and a `close(code, reason)` callable.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections import deque
@@ -47,6 +48,15 @@ def request_id(message: Any) -> str | int | None:
     return None
 
 
+class _RateLimited:
+    """A refused message, waiting in line so its error keeps its place among the replies."""
+
+    __slots__ = ("re",)
+
+    def __init__(self, re: str | int | None) -> None:
+        self.re = re
+
+
 def _peek_id(text: Any) -> str | int | None:
     """The id of a refused message, so the client can match the error (small ones only)."""
     if not isinstance(text, str) or len(text) > MAX_MESSAGE_BYTES // 4:
@@ -82,8 +92,9 @@ class Peer:
         self._close = close
         self._limit = RateLimit(hub.clock)
         self._invalid_tokens = 0
-        #: While an auth lookup runs, later messages wait here, in order.
+        #: While a handler waits (a user lookup, a commit), later messages wait here, in order.
         self._waiting: deque[str] | None = None
+        self._task: asyncio.Task | None = None
 
     def __repr__(self) -> str:
         who = self.user.name if self.user else "anonymous"
@@ -97,7 +108,14 @@ class Peer:
             return
         if not self._limit.allow():
             if self._limit.flooding:
+                # Refusals already in line are answered; the rest is dropped with the close.
+                for item in self._waiting or ():
+                    if isinstance(item, _RateLimited):
+                        self.error(ProtocolError("rate_limited"), item.re)
                 self.close(*CLOSE_FLOOD)
+            elif self._waiting is not None:
+                # Keep replies in the order of the requests.
+                self._waiting.append(_RateLimited(_peek_id(text)))
             else:
                 self.error(ProtocolError("rate_limited"), _peek_id(text))
             return
@@ -152,6 +170,9 @@ class Peer:
     # --- checks, in the protocol's order ------------------------------------------------
 
     def _process(self, text: Any) -> None:
+        if isinstance(text, _RateLimited):
+            self.error(ProtocolError("rate_limited"), text.re)
+            return
         message: Any = None
         try:
             if not isinstance(text, str):
@@ -167,7 +188,8 @@ class Peer:
                 raise ProtocolError("too_large")
             try:
                 message = json.loads(text)
-            except ValueError:
+            except (ValueError, RecursionError):
+                # RecursionError: nesting too deep for the parser, e.g. 2,000 "[" in a row.
                 raise ProtocolError("bad_json") from None
             if "\\u" in text and not _is_unicode(message):
                 raise ProtocolError("bad_json", "The message is not valid Unicode.")
@@ -178,12 +200,31 @@ class Peer:
             kind = message["msg"]
             if kind != "auth" and self.user is None:
                 raise ProtocolError("auth_required")
-            self.hub.handle(self, kind, message, request_id(message))
+            re = request_id(message)
+            self._run(self.hub.handle(self, kind, message, re), re)
         except ProtocolError as error:
             self.error(error, request_id(message))
         except Exception:
             log.exception("internal error handling a message from %r", self)
             self.error(ProtocolError("internal"), request_id(message))
+
+    def _run(self, handler: Any, re: str | int | None) -> None:
+        """Run a handler's coroutine; later messages of this connection wait for it."""
+        self._waiting = deque()
+        task = asyncio.ensure_future(handler)
+        self._task = task
+        task.add_done_callback(lambda task: self._finished(
+            None if task.cancelled() else task.exception(), re, task.cancelled()))
+
+    def _finished(self, error: BaseException | None, re: str | int | None,
+                  cancelled: bool = False) -> None:
+        self._task = None
+        if isinstance(error, ProtocolError):
+            self.error(error, re)
+        elif error is not None and not cancelled:
+            log.error("internal error handling a message from %r", self, exc_info=error)
+            self.error(ProtocolError("internal"), re)
+        self.release()
 
     # --- authentication ------------------------------------------------------------------
 
@@ -193,11 +234,8 @@ class Peer:
         if self._invalid_tokens >= MAX_INVALID_TOKENS:
             self.close(*CLOSE_INVALID_TOKENS)
 
-    def hold(self) -> None:
-        """Keep later messages waiting until `release` (while auth looks the user up)."""
-        self._waiting = deque()
-
     def release(self) -> None:
+        """Process the messages that waited for the last handler, in order."""
         waiting, self._waiting = self._waiting, None
         while waiting and not self.closed and self._waiting is None:
             self._process(waiting.popleft())

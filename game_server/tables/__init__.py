@@ -1,6 +1,6 @@
 """Tables: rooms, seats, spectators and the lobby; layer 2, above the rules."""
 
 from game_server.tables.lobby import Lobby, new_room_id
-from game_server.tables.table import Change, Player, Seat, Status, Table, TableError
+from game_server.tables.table import Action, Change, Player, Seat, Status, Table, TableError
 
-__all__ = ["Change", "Lobby", "Player", "Seat", "Status", "Table", "TableError", "new_room_id"]
+__all__ = ["Action", "Change", "Lobby", "Player", "Seat", "Status", "Table", "TableError", "new_room_id"]

@@ -41,6 +41,10 @@ class Lobby:
         self._rooms[room_id] = table
         return table
 
+    def add(self, table: Table) -> None:
+        """Host a room rebuilt from the move log."""
+        self._rooms[table.id] = table
+
     def get(self, room_id: str) -> Table | None:
         return self._rooms.get(room_id)
 

@@ -407,9 +407,12 @@ class Table:
         self.history.extend(self.journal)
         self.journal.clear()
 
-    def rollback(self) -> None:
-        """Undo every action not committed, by replaying the committed ones afresh."""
-        if not self.journal:
+    def rollback(self, force: bool = False) -> None:
+        """Undo every action not committed, by replaying the committed ones afresh.
+
+        `force` rebuilds even with an empty journal (after a bug left the table half-changed).
+        """
+        if not self.journal and not force:
             return
         fresh = Table.replay(self.id, self.name, self.game_kind, len(self.seats), self.history)
         self.__dict__.update(fresh.__dict__)
