@@ -130,15 +130,20 @@ def test_screenshots_of_the_table_on_desktop_and_phone(open_page, artifacts):
     join_room(carl, room, as_spectator=True)
     add_bots(ann, 2)
     expect(ann.get_by_test_id("table")).to_have_attribute("data-status", "playing")
-    # Bob plays when it is his turn, until it is Ann's (bots play by themselves).
-    for _ in range(200):
-        if read_table(ann).my_turn:
+    # Bob plays when it is his turn (bots play by themselves) until Ann has a card to put;
+    # she takes from the deck while nothing fits.
+    for _ in range(300):
+        mine = read_table(ann)
+        if mine.my_turn and mine.playable:
             break
-        if read_table(bob).my_turn:
+        if mine.my_turn:
+            play_one_move(ann)
+        elif read_table(bob).my_turn:
             play_one_move(bob)
         else:
             ann.wait_for_timeout(25)
-    view = wait_until(ann, lambda v: v.my_turn, what="Ann's turn")
+    view = wait_until(ann, lambda v: v.my_turn and v.playable, what="Ann's turn")
+    ann.mouse.move(5, 790)
     ann.wait_for_timeout(300)  # let the turn highlight settle
     ann.screenshot(path=str(artifacts / "table-desktop.png"))
     carl.screenshot(path=str(artifacts / "table-spectator-desktop.png"))
