@@ -19,13 +19,18 @@ def new_room_id() -> str:
     return secrets.token_urlsafe(_ROOM_ID_BYTES)
 
 
+def random_seed() -> int:
+    """A fresh shuffle seed: 63 random bits from the operating system."""
+    return secrets.randbits(63)
+
+
 class Lobby:
     """Creates, finds and closes rooms."""
 
     def __init__(self, seeds: Callable[[], int] | None = None,
                  room_ids: Callable[[], str] = new_room_id) -> None:
         self._rooms: dict[str, Table] = {}
-        self._seeds = seeds or (lambda: secrets.randbits(63))
+        self._seeds = seeds or random_seed
         self._room_ids = room_ids
 
     def create(self, name: str, game: str, seats: int) -> Table:

@@ -414,27 +414,43 @@ class Table:
         """
         if not self.journal and not force:
             return
-        fresh = Table.replay(self.id, self.name, self.game_kind, len(self.seats), self.history)
+        fresh = Table.replay(self.id, self.name, self.game_kind, len(self.seats), self.history,
+                             seeds=self._seeds)
         self.__dict__.update(fresh.__dict__)
 
     @classmethod
-    def replay(cls, room_id: str, name: str, game: str, seats: int,
-               actions: list[Action]) -> "Table":
+    def replay(cls, room_id: str, name: str, game: str, seats: int, actions: list[Action],
+               seeds: Callable[[], int] | None = None) -> "Table":
         """Rebuild a room from its actions; the result's history is `actions`.
+
+        Games dealt during the replay use the seeds the actions recorded; later games use
+        `seeds` (by default the lobby's source of fresh random seeds).
 
         Raises:
             ValueError: the actions do not replay to the seqs they record.
         """
         feed: list[int] = []
-        table = cls(room_id, name, game, seats, seeds=lambda: feed.pop(0))
+
+        def logged_seed() -> int:
+            if not feed:
+                raise ValueError(f"room {room_id}: a deal without a recorded seed")
+            return feed.pop(0)
+
+        table = cls(room_id, name, game, seats, seeds=logged_seed)
         for action in actions:
             feed[:] = list(action.seeds)
             table._apply(action)
+            table._dealt.clear()
+            table._ended = None
             if table.seq != action.seq:
                 raise ValueError(f"room {room_id}: action {action.kind} replayed to seq "
                                  f"{table.seq}, the log says {action.seq}")
         table.history = list(actions)
         table.journal.clear()
+        if seeds is None:
+            from game_server.tables.lobby import random_seed
+            seeds = random_seed
+        table._seeds = seeds
         return table
 
     def _apply(self, action: Action) -> None:

@@ -110,3 +110,26 @@ def test_a_log_that_does_not_match_is_refused():
     broken = [table.history[0].__class__(**{**table.history[0].__dict__, "seq": 7})]
     with pytest.raises(ValueError, match="seq"):
         Table.replay(table.id, table.name, table.game_kind, 2, broken)
+
+
+def test_after_a_rollback_new_games_still_get_fresh_seeds():
+    table = new_table(2)
+    table.sit(ANN)
+    table.committed()
+    table.add_bot(ANN)  # deals with seed 1000, then the commit fails
+    table.rollback()
+    assert table.status.value == "waiting"
+    table.add_bot(ANN)
+    assert table.take_journal()[0].seeds == (1001,)
+
+
+def test_a_replayed_room_deals_later_games_from_the_given_seeds():
+    table = new_table(2)
+    table.sit(ANN)
+    table.add_bot(ANN)
+    table.committed()
+    play_some(table, 3000)
+    again = Table.replay(table.id, table.name, table.game_kind, 2, table.history,
+                         seeds=lambda: 77)
+    again.start(ANN)
+    assert again.take_journal()[0].seeds == (77,)
