@@ -168,9 +168,14 @@ def play_one_move(page: Page, stats: MoveStats | None = None) -> None:
     view = read_table(page)
     assert view is not None and view.my_turn, f"not this page's turn: {view}"
     if view.playable:
-        # Keep eights for last, as people do, but play them when nothing else fits.
+        # Keep eights for last, as people do, and play them when nothing else fits; but play
+        # the first eight at once, so that every game the tests play uses the suit picker early.
         ordinary = [card for card in view.playable if card[0] != "8"]
-        card = ordinary[0] if ordinary else view.playable[0]
+        eights = [card for card in view.playable if card[0] == "8"]
+        if eights and (not ordinary or (stats is not None and stats.eights == 0)):
+            card = eights[0]
+        else:
+            card = ordinary[0]
         page.get_by_test_id(f"card-{card}").click()
         if card[0] == "8":
             picker = page.get_by_test_id("suit-picker")
