@@ -18,10 +18,38 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, DateTime, Dialect, MetaData, String, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["NAMING_CONVENTION", "USER_NAME_MAX_LENGTH", "Base", "UTCDateTime", "User", "utc_now"]
+__all__ = [
+    "GAME_KIND_MAX_LENGTH",
+    "MOVE_KIND_MAX_LENGTH",
+    "NAMING_CONVENTION",
+    "ROOM_ID_MAX_LENGTH",
+    "ROOM_NAME_MAX_LENGTH",
+    "SERVER_ID_MAX_LENGTH",
+    "USER_NAME_MAX_LENGTH",
+    "Base",
+    "Game",
+    "GameSeat",
+    "Move",
+    "Room",
+    "UTCDateTime",
+    "User",
+    "utc_now",
+]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -32,6 +60,11 @@ NAMING_CONVENTION = {
 }
 
 USER_NAME_MAX_LENGTH = 40
+ROOM_ID_MAX_LENGTH = 32
+ROOM_NAME_MAX_LENGTH = 40
+GAME_KIND_MAX_LENGTH = 32
+SERVER_ID_MAX_LENGTH = 64
+MOVE_KIND_MAX_LENGTH = 16
 
 
 def utc_now() -> datetime:
@@ -89,3 +122,111 @@ class User(Base):
 
     def __repr__(self) -> str:
         return f"User(id={self.id!r}, name={self.name!r})"
+
+
+class Room(Base):
+    """A room some server hosted: open until the server closes it.
+
+    A server that restarts reloads its open rooms (``server_id``, ``status``) from the move log.
+    """
+
+    __tablename__ = "rooms"
+    __table_args__ = (
+        CheckConstraint("seats BETWEEN 2 AND 7", name="seats_range"),
+        CheckConstraint("status IN ('open', 'closed')", name="status_value"),
+        # Start-up asks for "the open rooms of this server"; server_id leads, so the index
+        # also serves any query by server alone.
+        Index("ix_rooms_server_id_status", "server_id", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(ROOM_ID_MAX_LENGTH), primary_key=True)
+    name: Mapped[str] = mapped_column(String(ROOM_NAME_MAX_LENGTH))
+    game: Mapped[str] = mapped_column(String(GAME_KIND_MAX_LENGTH))
+    seats: Mapped[int]
+    server_id: Mapped[str] = mapped_column(String(SERVER_ID_MAX_LENGTH))
+    status: Mapped[str] = mapped_column(String(8), default="open")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    def __repr__(self) -> str:
+        return f"Room(id={self.id!r}, name={self.name!r}, status={self.status!r})"
+
+
+class Game(Base):
+    """One game dealt in a room: the ``number``-th of the room. ``id`` is its public id.
+
+    ``seed`` must never leave the server while ``status`` is ``'playing'``. ``dealer`` and
+    ``winner`` are room seats.
+    """
+
+    __tablename__ = "games"
+    __table_args__ = (
+        UniqueConstraint("room_id", "number"),
+        CheckConstraint("number >= 1", name="number_positive"),
+        CheckConstraint("status IN ('playing', 'finished')", name="status_value"),
+        # The leaderboard: finished games in a period. Status leads, so "running games" is
+        # served too.
+        Index("ix_games_status_finished_at", "status", "finished_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room_id: Mapped[str] = mapped_column(ForeignKey("rooms.id"))
+    number: Mapped[int]
+    game: Mapped[str] = mapped_column(String(GAME_KIND_MAX_LENGTH))
+    server_id: Mapped[str] = mapped_column(String(SERVER_ID_MAX_LENGTH))
+    seed: Mapped[int] = mapped_column(BigInteger)
+    dealer: Mapped[int]
+    status: Mapped[str] = mapped_column(String(8), default="playing")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    winner: Mapped[int | None]
+    blocked: Mapped[bool] = mapped_column(default=False)
+
+    def __repr__(self) -> str:
+        return f"Game(id={self.id!r}, room_id={self.room_id!r}, number={self.number!r})"
+
+
+class GameSeat(Base):
+    """A seat of a game: who played it (no user for a plain bot) and, at the end, the score."""
+
+    __tablename__ = "game_seats"
+    __table_args__ = (
+        # A user's games, newest first (keyset pagination on game_id): user_id leads, so the
+        # index serves every lookup by user as well.
+        Index("ix_game_seats_user_id_game_id", "user_id", "game_id"),
+    )
+
+    game_id: Mapped[int] = mapped_column(
+        ForeignKey("games.id"), primary_key=True, autoincrement=False
+    )
+    seat: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    bot: Mapped[bool] = mapped_column(default=False)
+    score: Mapped[int | None]
+
+    def __repr__(self) -> str:
+        return f"GameSeat(game_id={self.game_id!r}, seat={self.seat!r}, user_id={self.user_id!r})"
+
+
+class Move(Base):
+    """The move log: every accepted change of a room (an ``Action``), in ``seq`` order.
+
+    Not only card moves: joins, leaves, connects, bots and deals too, since replaying all of
+    them rebuilds the room. ``game_id`` is the game the action belongs to (none before the
+    room's first deal). ``data`` holds the rest of the action (user name, move, seeds, what
+    began or ended) and includes seeds: it is never shown to anyone as it is.
+    """
+
+    __tablename__ = "moves"
+
+    room_id: Mapped[str] = mapped_column(ForeignKey("rooms.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    game_id: Mapped[int | None] = mapped_column(ForeignKey("games.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(MOVE_KIND_MAX_LENGTH))
+    seat: Mapped[int | None]
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+    def __repr__(self) -> str:
+        return f"Move(room_id={self.room_id!r}, seq={self.seq!r}, kind={self.kind!r})"

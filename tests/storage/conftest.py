@@ -13,15 +13,18 @@ Without a reachable PostgreSQL the PostgreSQL cases are skipped with the reason,
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
-from game_server.storage import make_engine, normalize_url
+from game_server.storage import UserStore, make_engine, migrate, normalize_url
+from game_server.tables import Player
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -82,3 +85,23 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine = make_engine(database_url)
     yield engine
     engine.dispose()
+
+
+# --- the move log and game history ---------------------------------------------------------
+# Helpers shared by test_movelog.py and test_history.py live in storage_helpers.py next to this
+# file; with --import-mode=importlib its folder must be on sys.path to import it.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+@pytest.fixture
+def migrated(database_url: str, engine: Engine) -> Engine:
+    """``engine`` on a database migrated to the newest revision."""
+    migrate.upgrade(database_url)
+    return engine
+
+
+@pytest.fixture
+def players(migrated: Engine) -> list[Player]:
+    """Ann, Bob, Cid and Dan as users of the database, as tables see them."""
+    store = UserStore(migrated)
+    return [Player(user.id, user.name) for user in map(store.add, ("Ann", "Bob", "Cid", "Dan"))]

@@ -39,7 +39,7 @@ def drift(url: str) -> list:
 
 def test_migrations_folder_is_found_from_the_package():
     assert migrate.MIGRATIONS_DIR == REPO / "migrations"
-    assert migrate.head() == "0001"
+    assert migrate.head() == "0002"
 
 
 def test_upgrade_from_empty_then_downgrade_to_base(database_url):
@@ -48,7 +48,8 @@ def test_upgrade_from_empty_then_downgrade_to_base(database_url):
 
     migrate.upgrade(database_url)
     assert migrate.current(database_url) == migrate.head()
-    assert table_names(database_url) == {"alembic_version", "users"}
+    assert table_names(database_url) == {
+        "alembic_version", "users", "rooms", "games", "game_seats", "moves"}
     # The migrated schema is usable.
     engine = make_engine(database_url)
     try:
@@ -134,4 +135,4 @@ def test_alembic_command_line_from_repo_root(tmp_path):
         [sys.executable, "-m", "alembic", "upgrade", "head"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=60,
     ).stderr
-    assert migrate.current(url) == "0001"
+    assert migrate.current(url) == migrate.head()
