@@ -18,11 +18,26 @@ from game_server import tokens
 from game_server.config import Config, ConfigError, dev_token_keys
 from game_server.protocol import Hub, HubSettings
 from game_server.storage.db import make_engine
+from game_server.storage.movelog import MoveLog, RoomInfo
 from game_server.storage.users import AsyncUserStore, UserStore
-from game_server.tables import Player
+from game_server.tables import Action, Player, Table
 from game_server.transport.app import DevLogin, make_app
 
 log = logging.getLogger(__name__)
+
+
+class DurableLog:
+    """The hub's move log, kept in the database by `MoveLog` (committed before it is seen)."""
+
+    def __init__(self, move_log: MoveLog) -> None:
+        self.move_log = move_log
+
+    def record(self, table: Table, actions: list[Action]):
+        room = RoomInfo(table.id, table.name, table.game_kind, len(table.seats))
+        return self.move_log.record(room, actions)
+
+    def close_room(self, table: Table):
+        return self.move_log.close_room(table.id)
 
 
 @dataclass
@@ -32,10 +47,23 @@ class Server:
     app: tornado.web.Application
     users: AsyncUserStore
     keyring: tokens.Keyring
+    move_log: MoveLog
+    engine: Any
+
+    async def recover(self) -> int:
+        """Host again the rooms this server (GAME_SERVER_ID) had open; returns how many."""
+        loop = asyncio.get_running_loop()
+        rooms = await loop.run_in_executor(None, self.move_log.load_open_rooms)
+        tables = [Table.replay(room.id, room.name, room.game, room.seats, actions)
+                  for room, actions in rooms]
+        await self.hub.recover(tables)
+        return len(tables)
 
     def close(self) -> None:
         self.hub.stop_timers()
         self.users.close()
+        self.move_log.close()
+        self.engine.dispose()
 
 
 def keyring_for(config: Config) -> tokens.Keyring:
@@ -60,14 +88,16 @@ def keyring_for(config: Config) -> tokens.Keyring:
 def build(config: Config, sockjs_settings: dict[str, Any] | None = None) -> Server:
     """Everything the server needs, wired together (no socket is opened)."""
     keyring = keyring_for(config)
-    users = AsyncUserStore(UserStore(make_engine(config.database_url)))
+    engine = make_engine(config.database_url)
+    users = AsyncUserStore(UserStore(engine))
+    move_log = MoveLog(engine, config.server_id)
 
     async def load_user(user_id: int) -> Player | None:
         user = await users.get(user_id)
         return Player(user.id, user.name) if user is not None else None
 
     hub = Hub(read_token=lambda token: tokens.read_token(keyring, token),
-              load_user=load_user,
+              load_user=load_user, move_log=DurableLog(move_log),
               settings=HubSettings(server_id=config.server_id, bot_delay=config.bot_delay,
                                    grace_seconds=config.grace_seconds))
     dev_login = None
@@ -79,12 +109,16 @@ def build(config: Config, sockjs_settings: dict[str, Any] | None = None) -> Serv
         dev_login = DevLogin(login=login,
                              issue_token=lambda user_id: tokens.issue_token(keyring, user_id))
     app = make_app(hub, dev_login=dev_login, sockjs_settings=sockjs_settings)
-    return Server(config, hub, app, users, keyring)
+    return Server(config, hub, app, users, keyring, move_log, engine)
 
 
 async def serve(config: Config) -> None:
     """Listen on config.port until SIGINT or SIGTERM."""
     server = build(config)
+    recovered = await server.recover()
+    if recovered:
+        log.info("recovered %d room(s) of server %s from the move log", recovered,
+                 config.server_id)
     http = tornado.httpserver.HTTPServer(server.app, xheaders=True)
     http.listen(config.port)
     stop = asyncio.Event()
