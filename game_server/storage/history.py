@@ -26,6 +26,9 @@ __all__ = [
 
 #: The most games or leaderboard rows one query returns.
 MAX_LIMIT = 100
+_GAMES = Game.__table__
+# Lists of games never even read the seed.
+_PUBLIC_GAME_COLUMNS = [column for column in _GAMES.c if column.name != "seed"]
 # Integer columns are 32-bit on PostgreSQL: larger ids cannot exist.
 _MAX_ID = 2**31 - 1
 # Actions of spectators are not part of a game's record.
@@ -112,19 +115,18 @@ class GameHistory:
         if not _valid_id(game_id):
             return None
         with self._engine.connect() as connection:
-            game = connection.execute(
-                select(Game, Room.name.label("room_name"))
+            row = connection.execute(
+                select(*_GAMES.c, Room.name.label("room_name"))
                 .join(Room, Room.id == Game.room_id)
                 .where(Game.id == game_id)
             ).one_or_none()
-            if game is None:
+            if row is None:
                 return None
-            row, room_name = game
             seats = self._seats(connection, [game_id])[game_id]
             record: dict[str, Any] = {
                 "id": row.id,
                 "room": row.room_id,
-                "name": room_name,
+                "name": row.room_name,
                 "game": row.game,
                 "number": row.number,
                 "status": row.status,
@@ -185,7 +187,8 @@ class GameHistory:
             where.append(GameSeat.game_id < min(before, _MAX_ID + 1))
         with self._engine.connect() as connection:
             rows = connection.execute(
-                select(Game, Room.name.label("room_name"), GameSeat.seat, GameSeat.score)
+                select(*_PUBLIC_GAME_COLUMNS, Room.name.label("room_name"), GameSeat.seat,
+                       GameSeat.score)
                 .join(Game, Game.id == GameSeat.game_id)
                 .join(Room, Room.id == Game.room_id)
                 .where(*where)
@@ -194,15 +197,14 @@ class GameHistory:
             ).all()
             more = len(rows) > limit
             rows = rows[:limit]
-            seats = self._seats(connection, [row.Game.id for row in rows])
+            seats = self._seats(connection, [row.id for row in rows])
         games = []
-        for row in rows:
-            game = row.Game
+        for game in rows:
             finished = game.status == "finished"
             games.append({
                 "id": game.id,
                 "room": game.room_id,
-                "name": row.room_name,
+                "name": game.room_name,
                 "game": game.game,
                 "number": game.number,
                 "status": game.status,
@@ -210,9 +212,9 @@ class GameHistory:
                 "finished_at": _iso(game.finished_at),
                 "winner": game.winner,
                 "blocked": game.blocked,
-                "seat": row.seat,
-                "score": row.score if finished else None,
-                "won": (game.winner == row.seat) if finished else None,
+                "seat": game.seat,
+                "score": game.score if finished else None,
+                "won": (game.winner == game.seat) if finished else None,
                 "seats": seats[game.id],
             })
         return {"games": games, "next": games[-1]["id"] if more else None}

@@ -32,7 +32,7 @@ from sqlalchemy import Connection, Engine, bindparam, insert, select, text, upda
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
-from game_server.tables.table import Action, Player
+from game_server.tables.table import Action, Player, Table
 
 from .models import (
     GAME_KIND_MAX_LENGTH,
@@ -76,6 +76,11 @@ class RoomInfo:
     name: str
     game: str
     seats: int
+
+    @classmethod
+    def of(cls, table: Table) -> RoomInfo:
+        """The room of a live table."""
+        return cls(table.id, table.name, table.game_kind, len(table.seats))
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.id) <= ROOM_ID_MAX_LENGTH:

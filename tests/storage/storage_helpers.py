@@ -21,7 +21,7 @@ def new_table(room_id: str, seats: int, first_seed: int = 1000, name: str = "") 
 
 
 def room_info(table: Table) -> RoomInfo:
-    return RoomInfo(table.id, table.name, table.game_kind, len(table.seats))
+    return RoomInfo.of(table)
 
 
 def views(table: Table) -> list[Any]:
