@@ -18,6 +18,7 @@ from game_server import tokens
 from game_server.config import Config, ConfigError, dev_token_keys
 from game_server.protocol import Hub, HubSettings
 from game_server.storage.db import make_engine
+from game_server.storage.history import GameHistory
 from game_server.storage.movelog import MoveLog, RoomInfo
 from game_server.storage.users import AsyncUserStore, UserStore
 from game_server.tables import Action, Player, Table
@@ -108,7 +109,8 @@ def build(config: Config, sockjs_settings: dict[str, Any] | None = None) -> Serv
 
         dev_login = DevLogin(login=login,
                              issue_token=lambda user_id: tokens.issue_token(keyring, user_id))
-    app = make_app(hub, dev_login=dev_login, sockjs_settings=sockjs_settings)
+    app = make_app(hub, dev_login=dev_login, sockjs_settings=sockjs_settings,
+                   history=GameHistory(engine))
     return Server(config, hub, app, users, keyring, move_log, engine)
 
 

@@ -4,6 +4,7 @@ Routes:
 - `/sockjs/...`: the game protocol over every SockJS transport.
 - `/config.json`: what the web client needs to know ({dev, server, protocol}).
 - `/dev/login` (only with --dev): create or find a user by name and hand out a token.
+- `/api/...`: the history of finished games (docs/api.md).
 - `/vendor/sockjs.min.js`: the sockjs-client copy installed by npm in web_client/.
 - `/...`: the files of web_client/ (index.html at /).
 """
@@ -42,9 +43,10 @@ class DevLogin:
 
 
 def make_app(hub: Hub, *, dev_login: DevLogin | None = None,
-             sockjs_settings: dict[str, Any] | None = None,
+             sockjs_settings: dict[str, Any] | None = None, history: Any = None,
              web_client: Path = WEB_CLIENT) -> tornado.web.Application:
-    """Build the application around a hub. `dev_login` enables /dev/login (serve --dev)."""
+    """Build the application around a hub. `dev_login` enables /dev/login (serve --dev);
+    `history` (a storage.history.GameHistory) enables the /api/ routes."""
     router = make_router(connection_class(hub), SOCKJS_PREFIX, sockjs_settings or {},
                          sockjs_url=SOCKJS_URL)
     config = {"dev": dev_login is not None, "server": hub.settings.server_id,
@@ -53,6 +55,9 @@ def make_app(hub: Hub, *, dev_login: DevLogin | None = None,
     routes.append((r"/config\.json", ConfigHandler, {"config": config}))
     if dev_login is not None:
         routes.append((r"/dev/login", DevLoginHandler, {"dev_login": dev_login}))
+    if history is not None:
+        from game_server.transport.api import api_routes
+        routes.extend(api_routes(history))
     routes.append((r"/vendor/(sockjs(?:\.min)?\.js(?:\.map)?)", tornado.web.StaticFileHandler,
                    {"path": str(web_client / "node_modules" / "sockjs-client" / "dist")}))
     routes.append((r"/(.*)", WebClientHandler,
