@@ -1,0 +1,133 @@
+"""Command line of the load tool: `python -m bench run ...` and `python -m bench compare ...`.
+
+    python -m bench run --target game --mode fixed --clients 1000 --pace 2.0 --duration 20
+    python -m bench compare --mode ramp --clients 1000 --repeat 3 --out ramp.json
+
+`run` starts one target, loads it and prints the results as JSON (and writes them with --out).
+`compare` runs the same scenario against several targets, alternating them round by round
+(game, sockjs-tornado, sockjs-node, game, ...), and prints a Markdown table of the medians and
+of the per-round ratios to sockjs-node. See docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from bench import modes, targets
+from bench.report import markdown
+from bench.wire import TRANSPORTS
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="load one target and print the results")
+    run.add_argument("--target", choices=targets.TARGETS, default="game")
+    compare = commands.add_parser("compare", help="alternate targets, medians and ratios")
+    compare.add_argument("--targets", default=",".join(targets.TARGETS),
+                         help="comma-separated targets, in the order of each round "
+                              "(default: %(default)s)")
+    compare.add_argument("--repeat", type=int, default=3, help="rounds (default: 3)")
+    defaults = modes.Options()
+    for sub in (run, compare):
+        sub.add_argument("--mode", choices=sorted(modes.MODES), default="fixed")
+        sub.add_argument("--clients", type=int, default=defaults.clients,
+                         help="players (fixed, ramp) or connections (idle, storm)")
+        sub.add_argument("--seats", type=int, default=defaults.seats, choices=range(2, 8),
+                         help="seats per table (default: 4)")
+        sub.add_argument("--pace", type=float, default=defaults.pace,
+                         help="seconds between two moves of one table (fixed)")
+        sub.add_argument("--duration", type=float, default=defaults.duration,
+                         help="seconds measured (fixed)")
+        sub.add_argument("--warmup", type=float, default=defaults.warmup,
+                         help="seconds of play before measuring")
+        sub.add_argument("--transport", choices=TRANSPORTS, default="websocket")
+        sub.add_argument("--start-rate", type=float, default=defaults.start_rate,
+                         help="ramp: first offered rate, state msgs/s")
+        sub.add_argument("--step-factor", type=float, default=defaults.step_factor,
+                         help="ramp: rate multiplier per step")
+        sub.add_argument("--step-seconds", type=float, default=defaults.step_seconds,
+                         help="ramp: seconds measured per step")
+        sub.add_argument("--max-rate", type=float, default=defaults.max_rate,
+                         help="ramp: stop after this offered rate")
+        sub.add_argument("--drain", type=float, default=defaults.drain,
+                         help="seconds a window's last states may take before they count lost")
+        sub.add_argument("--setup-concurrency", type=int, default=defaults.setup_concurrency,
+                         help="tables (or idle connections) set up at once")
+        sub.add_argument("--connect-timeout", type=float, default=defaults.connect_timeout)
+        sub.add_argument("--server-cpu", type=int, default=0,
+                         help="core the target is pinned to (taskset; -1: none)")
+        sub.add_argument("--generator-cpu", type=int, default=1,
+                         help="core this load generator is pinned to (-1: none)")
+        sub.add_argument("--database-url", default=None,
+                         help="game target: database (default: a throwaway SQLite file)")
+        sub.add_argument("--no-uvloop", action="store_true",
+                         help="run the generator on the stock asyncio loop")
+        sub.add_argument("--quiet", action="store_true")
+        sub.add_argument("--out", type=Path, help="also write the results as JSON here")
+    return parser
+
+
+def options_from(args: argparse.Namespace, target: str) -> modes.Options:
+    names = {f.name for f in fields(modes.Options)}
+    values = {name: getattr(args, name) for name in names if hasattr(args, name)}
+    values["target"] = target
+    for core in ("server_cpu", "generator_cpu"):
+        if values.get(core) is not None and values[core] < 0:
+            values[core] = None
+    return modes.Options(**values)
+
+
+def run_once(options: modes.Options, use_uvloop: bool = True) -> dict[str, Any]:
+    """One run of one target in a fresh event loop."""
+    async def main() -> dict[str, Any]:
+        return await modes.MODES[options.mode](options)
+
+    if use_uvloop:
+        try:
+            import uvloop
+            return uvloop.run(main())
+        except ImportError:
+            pass
+    return asyncio.run(main())
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    limit = targets.raise_open_files()
+    targets.pin_self(None if args.generator_cpu < 0 else args.generator_cpu)
+    if limit < args.clients * 2 + 100:
+        print(f"warning: only {limit} open files allowed", file=sys.stderr)
+    if args.command == "run":
+        result = run_once(options_from(args, args.target), not args.no_uvloop)
+        text = json.dumps(result, indent=2, default=str)
+        print(text)
+        if args.out:
+            args.out.write_text(text + "\n")
+        return 0 if not result.get("errors") else 1
+    names = [name.strip() for name in args.targets.split(",") if name.strip()]
+    for name in names:
+        if name not in targets.TARGETS:
+            raise SystemExit(f"unknown target {name!r}")
+    rounds: list[dict[str, Any]] = []
+    for round_number in range(args.repeat):
+        results = {}
+        for name in names:
+            results[name] = run_once(options_from(args, name), not args.no_uvloop)
+        rounds.append(results)
+        if args.out:
+            args.out.write_text(json.dumps({"mode": args.mode, "args": vars(args),
+                                            "rounds": rounds}, indent=2, default=str) + "\n")
+    print(markdown(args.mode, rounds, names))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,210 @@
+"""The servers under test: start one pinned to a core, read its CPU and memory from /proc.
+
+Targets:
+- `game`: the real server, `game-server serve` as a subprocess, on a throwaway SQLite database
+  (or `--database-url`), with a token key the bench generates and users it creates.
+- `sockjs-tornado`: bench/peers/tornado_peer.py, bare sockjs-tornado fan-out.
+- `sockjs-node`: bench/peers/node_peer.js, bare sockjs-node fan-out (npm ci on first use).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+PEERS = BENCH / "peers"
+TARGETS = ("game", "sockjs-tornado", "sockjs-node")
+_TICKS = os.sysconf("SC_CLK_TCK")
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def raise_open_files() -> int:
+    """Raise the soft limit of open files to the hard limit (children inherit it)."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def pin_self(cpu: int | None) -> None:
+    if cpu is not None and hasattr(os, "sched_setaffinity") and cpu < os.cpu_count():
+        os.sched_setaffinity(0, {cpu})
+
+
+class ProcStats:
+    """CPU time and resident memory of one process, from /proc/<pid>."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+
+    def cpu_seconds(self) -> float:
+        with open(f"/proc/{self.pid}/stat") as file:
+            fields = file.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
+
+    def rss_bytes(self) -> int:
+        with open(f"/proc/{self.pid}/statm") as file:
+            return int(file.read().split()[1]) * _PAGE
+
+
+@dataclass
+class Server:
+    target: str
+    process: subprocess.Popen
+    port: int
+    prefix: str = "/sockjs"
+    tokens: list[str] = field(default_factory=list)
+    log_path: Path | None = None
+    workdir: Path | None = None
+
+    @property
+    def stats(self) -> ProcStats:
+        return ProcStats(self.process.pid)
+
+    def error_lines(self) -> list[str]:
+        """ERROR and CRITICAL lines of the server's log (game server only)."""
+        if self.log_path is None or not self.log_path.exists():
+            return []
+        lines = self.log_path.read_text(errors="replace").splitlines()
+        return [line for line in lines if " ERROR " in line or " CRITICAL " in line
+                or line.startswith("Traceback")]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _taskset(cpu: int | None) -> list[str]:
+    if cpu is None or shutil.which("taskset") is None or cpu >= os.cpu_count():
+        return []
+    return ["taskset", "-c", str(cpu)]
+
+
+async def _wait_listening(process: subprocess.Popen, port: int, what: str,
+                          timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with code {process.returncode} at start-up")
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return
+        except OSError:
+            await asyncio.sleep(0.05)
+    raise RuntimeError(f"{what} did not listen on port {port} within {timeout} s")
+
+
+def prepare_users(database_url: str, count: int, prefix: str = "bench") -> list[int]:
+    """Migrate the database and make sure users prefix-0 .. prefix-(count-1) exist; their ids.
+
+    One transaction for all missing users (10,000 separate `UserStore.add` calls take tens of
+    seconds on SQLite).
+    """
+    from sqlalchemy import select
+
+    from game_server.storage.db import make_engine, session_factory
+    from game_server.storage.migrate import upgrade
+    from game_server.storage.models import User
+    from game_server.storage.users import UserStore, clean_name
+
+    upgrade(database_url)
+    store = UserStore(make_engine(database_url))
+    names = [clean_name(f"{prefix}-{i:05d}") for i in range(count)]
+    sessions = session_factory(store.engine)
+    ids: dict[str, int] = {}
+    with sessions.begin() as session:
+        for start in range(0, count, 500):
+            chunk = names[start:start + 500]
+            for user_id, name in session.execute(
+                    select(User.id, User.name).where(User.name.in_(chunk))):
+                ids[name] = user_id
+        missing = [User(name=name) for name in names if name not in ids]
+        session.add_all(missing)
+        session.flush()
+        for user in missing:
+            ids[user.name] = user.id
+    store.engine.dispose()
+    return [ids[name] for name in names]
+
+
+async def start(target: str, *, clients: int, cpu: int | None = 0,
+                database_url: str | None = None, env: dict[str, str] | None = None) -> Server:
+    """Start the target pinned to `cpu`, ready for `clients` players (users and tokens)."""
+    port = free_port()
+    if target == "game":
+        return await _start_game(port, clients, cpu, database_url, env or {})
+    if target == "sockjs-tornado":
+        command = [sys.executable, str(PEERS / "tornado_peer.py"), str(port)]
+    elif target == "sockjs-node":
+        if not (PEERS / "node_modules" / "sockjs").exists():
+            subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--silent"], cwd=PEERS,
+                           check=True)
+        command = ["node", str(PEERS / "node_peer.js"), str(port)]
+    else:
+        raise ValueError(f"unknown target {target!r}; use one of {', '.join(TARGETS)}")
+    process = subprocess.Popen(_taskset(cpu) + command, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    await _wait_listening(process, port, target)
+    return Server(target, process, port)
+
+
+async def _start_game(port: int, clients: int, cpu: int | None, database_url: str | None,
+                      extra_env: dict[str, str]) -> Server:
+    from game_server import tokens
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-game-"))
+    url = database_url or f"sqlite:///{workdir / 'bench.db'}"
+    keys = tokens.generate_keyring_entry(1)
+    user_ids = await asyncio.get_running_loop().run_in_executor(
+        None, prepare_users, url, clients)
+    keyring = tokens.parse_keys(keys)
+    env = {**os.environ, "GAME_DATABASE_URL": url, "GAME_TOKEN_KEYS": keys,
+           "GAME_SERVER_ID": "bench", "GAME_BOT_DELAY": "0.6", "GAME_GRACE_SECONDS": "60",
+           **extra_env}
+    game_server = shutil.which("game-server", path=str(Path(sys.executable).parent)) \
+        or "game-server"
+    log_path = workdir / "server.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(_taskset(cpu) + [game_server, "serve", "--port", str(port)],
+                                   env=env, stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
+    server = Server("game", process, port, log_path=log_path, workdir=workdir)
+    try:
+        await _wait_listening(process, port, "game-server")
+    except Exception:
+        print(log_path.read_text(errors="replace")[-3000:], file=sys.stderr)
+        server.stop()
+        raise
+    # Tokens last 10 minutes: issue them now, just before the players connect.
+    server.tokens = [tokens.issue_token(keyring, user_id) for user_id in user_ids]
+    return server
+
+
+def describe(server: Server) -> dict[str, Any]:
+    return {"target": server.target, "pid": server.process.pid, "port": server.port}
