@@ -5,8 +5,10 @@ leaderboard over periods, and reveal() agreeing with what the tables showed."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -303,3 +305,31 @@ def test_parse_time():
     for bad in ("", "yesterday", "2026-13-01", "2026-03-02T25:00"):
         with pytest.raises(ValueError):
             parse_time(bad)
+
+
+# --- docs/api.md -----------------------------------------------------------------------------
+
+
+def api_examples() -> list[Any]:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text()
+    return [json.loads(block) for block in re.findall(r"```json\n(.*?)```", text, re.S)]
+
+
+async def test_api_examples_have_the_fields_served(played):
+    game, page, board = api_examples()
+    history = played.history
+    revealed = reveal(history.game_record(played.game_id("room-trio", 1)))
+    assert set(game) == set(revealed)
+    assert set(game["deal"]) == set(revealed["deal"])
+    assert set(game["seats"][0]) == set(revealed["seats"][0])
+    served_moves = {(m["kind"], (m["move"] or {}).get("type")): set(m)
+                    for m in revealed["moves"]}
+    for move in game["moves"]:
+        kind = (move["kind"], (move["move"] or {}).get("type"))
+        if kind in served_moves:
+            assert set(move) == served_moves[kind]
+    served_page = history.user_games(played.players[1].id)
+    assert set(page) == set(served_page)
+    assert {frozenset(g) for g in page["games"]} == {frozenset(served_page["games"][0])}
+    assert set(board) == {"leaderboard"}
+    assert set(board["leaderboard"][0]) == set(history.leaderboard()[0])
