@@ -1,6 +1,6 @@
 """Fixtures for the browser tests: a real game server and Debian's Chromium driven by Playwright.
 
-- `game_server` (one per test module): `game-server migrate` and `game-server serve --dev` in a
+- `live_server` (one per test module): `game-server migrate` and `game-server serve --dev` in a
   subprocess, in a temporary folder with its own SQLite database, on a free port, with bots that
   wait `BOT_DELAY` seconds so that a person watching could follow but the tests stay fast. Its
   output is kept; a traceback or an ERROR line in it fails the test during which it appeared.
@@ -121,7 +121,7 @@ def _stop_server(server: GameServer) -> None:
 
 
 @pytest.fixture(scope="module")
-def game_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GameServer]:
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GameServer]:
     """A real game server for the tests of one module."""
     if not SOCKJS_CLIENT.exists():
         pytest.fail(f"{SOCKJS_CLIENT} is missing: run `npm ci` in web_client/ (make test does)")
@@ -133,10 +133,10 @@ def game_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GameServer
 @pytest.fixture(autouse=True)
 def _server_log_is_clean(request: pytest.FixtureRequest) -> Iterator[None]:
     """Fail a test during which the server logged an error or a traceback."""
-    if "game_server" not in request.fixturenames:
+    if "live_server" not in request.fixturenames:
         yield
         return
-    server: GameServer = request.getfixturevalue("game_server")
+    server: GameServer = request.getfixturevalue("live_server")
     start = len(server.log_text())
     yield
     new = server.log_text()[start:]
@@ -173,7 +173,7 @@ TEST_HOOK = "window.__GAME_TEST__ = { frames: [] };"
 
 
 @pytest.fixture
-def open_page(browser, game_server: GameServer) -> Iterator[Callable[..., object]]:
+def open_page(browser, live_server: GameServer) -> Iterator[Callable[..., object]]:
     """open_page(path="", viewport=DESKTOP) -> a Page in a new context (a separate user)."""
     contexts = []
     errors: list[str] = []
@@ -185,7 +185,7 @@ def open_page(browser, game_server: GameServer) -> Iterator[Callable[..., object
         contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
-        page.goto(game_server.url + path)
+        page.goto(live_server.url + path)
         return page
 
     yield _open

@@ -25,8 +25,8 @@ def test_the_name_form_needs_a_name(open_page):
     expect(page.get_by_test_id("signin")).to_be_visible()
 
 
-def test_a_token_in_the_fragment_signs_in_and_leaves_the_address_bar(open_page, game_server):
-    token = dev_token(game_server, "Tess")
+def test_a_token_in_the_fragment_signs_in_and_leaves_the_address_bar(open_page, live_server):
+    token = dev_token(live_server, "Tess")
     page = open_page(f"#token={token}")
     expect(page.get_by_test_id("lobby")).to_be_visible()
     expect(page.get_by_test_id("user-name")).to_have_text("Tess")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from playwright.sync_api import expect
 
@@ -42,15 +43,14 @@ def test_spectator_sees_counts_but_never_a_hand(open_page):
     add_bots(ann, 1)  # the room is full: the game starts
     expect(carl.get_by_test_id("table")).to_have_attribute("data-status", "playing")
 
-    play_moves(ann, 4)
+    play_moves(ann, 2)
     # Carl's table: seats with names, card counts and bot marks, the pile and the deck; no hand.
     expect(carl.get_by_test_id("spectating")).to_be_visible()
     expect(carl.get_by_test_id("hand")).to_have_count(0)
     assert read_table(carl).you is None
     for seat in range(3):
         count = carl.get_by_test_id(f"seat-{seat}").get_by_test_id("seat-count")
-        expect(count).to_contain_text("card")
-        assert int(count.get_attribute("data-count")) >= 1
+        expect(count).to_have_text(re.compile(r"\d+ cards?$"))
     expect(carl.get_by_test_id("seat-1").get_by_test_id("bot-mark")).to_be_visible()
     expect(carl.get_by_test_id("seat-2").get_by_test_id("bot-mark")).to_be_visible()
     # The only card faces on his page are the pile's.
@@ -84,9 +84,14 @@ def test_spectator_sees_counts_but_never_a_hand(open_page):
             assert {k: v for k, v in table.items() if k != "you"} == public
             compared += 1
     assert compared > 10
-    # What the browser received on the wire is the same: no hand there either.
-    wire_states = [m for m in on_the_wire if m.get("msg") == "state"]
-    assert len(wire_states) == len(carl_states)
+    # What the browser received on the wire is the same: no hand there either. (Playwright
+    # reports WebSocket frames asynchronously: give the last ones a moment to arrive.)
+    for _ in range(100):
+        wire_states = [m for m in on_the_wire if m.get("msg") == "state"]
+        if len(wire_states) >= len(carl_states):
+            break
+        carl.wait_for_timeout(50)
+    assert [m["seq"] for m in wire_states] == [m["seq"] for m in carl_states]
     assert all("hand" not in m["table"] for m in wire_states)
 
 
