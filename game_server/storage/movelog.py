@@ -277,7 +277,10 @@ class MoveLog:
             ).all()
         actions: dict[str, list[Action]] = {room.id: [] for room in rooms}
         for row in rows:
-            actions[row.room_id].append(_action_from_row(row))
+            # A room opened between the two queries (not by this server, which is not serving
+            # yet) is left for the next start-up.
+            if row.room_id in actions:
+                actions[row.room_id].append(_action_from_row(row))
         return [(RoomInfo(room.id, room.name, room.game, room.seats), actions[room.id])
                 for room in rooms]
 
