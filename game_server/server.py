@@ -16,6 +16,7 @@ import tornado.web
 
 from game_server import tokens
 from game_server.config import Config, ConfigError, dev_token_keys
+from game_server.metrics import Metrics
 from game_server.protocol import Hub, HubSettings
 from game_server.storage.db import make_engine
 from game_server.storage.history import GameHistory
@@ -97,8 +98,9 @@ def build(config: Config, sockjs_settings: dict[str, Any] | None = None) -> Serv
         user = await users.get(user_id)
         return Player(user.id, user.name) if user is not None else None
 
+    metrics = Metrics()
     hub = Hub(read_token=lambda token: tokens.read_token(keyring, token),
-              load_user=load_user, move_log=DurableLog(move_log),
+              load_user=load_user, move_log=DurableLog(move_log), metrics=metrics,
               settings=HubSettings(server_id=config.server_id, bot_delay=config.bot_delay,
                                    grace_seconds=config.grace_seconds))
     dev_login = None
@@ -109,8 +111,10 @@ def build(config: Config, sockjs_settings: dict[str, Any] | None = None) -> Serv
 
         dev_login = DevLogin(login=login,
                              issue_token=lambda user_id: tokens.issue_token(keyring, user_id))
+    metrics.watch(rooms=lambda: [table.status.value for table in hub.lobby],
+                  send_queues=hub.send_queues, commits=lambda: move_log.stats)
     app = make_app(hub, dev_login=dev_login, sockjs_settings=sockjs_settings,
-                   history=GameHistory(engine))
+                   history=GameHistory(engine), metrics=metrics)
     return Server(config, hub, app, users, keyring, move_log, engine)
 
 

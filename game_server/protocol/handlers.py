@@ -42,6 +42,7 @@ async def auth(hub: "Hub", peer: "Peer", message: dict[str, Any], re: Re) -> Non
         peer.token_refused(re)
     elif not peer.closed:
         peer.user = user
+        hub.metrics.signed_in()
         peer.reply(hub.welcome(peer), re)
         peer.reply(hub.room_list_message(), re)
 

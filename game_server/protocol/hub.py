@@ -34,6 +34,13 @@ PROTOCOL_VERSION = 1
 ROOM_LIST_PUSH_SECONDS = 1.0
 
 
+class _NoMetrics:
+    """Metrics that count nothing (see game_server.metrics for the real ones)."""
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        return lambda *args, **kwargs: None
+
+
 #: After a failed commit, timers (bot moves, disconnects, grace expiry) try again this late.
 RETRY_SECONDS = 1.0
 
@@ -69,9 +76,12 @@ class Hub:
     def __init__(self, *, read_token: Callable[[str], int],
                  load_user: Callable[[int], Awaitable[Player | None]],
                  settings: HubSettings = HubSettings(), lobby: Lobby | None = None,
-                 move_log: Any = None, clock: Callable[[], float] = time.monotonic) -> None:
+                 move_log: Any = None, metrics: Any = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.read_token = read_token
         self.move_log = move_log or MemoryLog()
+        #: An object with the methods of game_server.metrics.NoMetrics.
+        self.metrics = metrics if metrics is not None else _NoMetrics()
         self.load_user = load_user
         self.settings = settings
         self.lobby = lobby if lobby is not None else Lobby()
@@ -90,13 +100,17 @@ class Hub:
     # --- connections ---------------------------------------------------------------------
 
     def connect(self, send: Callable[[str], None], close: Callable[[int, str], None],
-                transport: str = "") -> Peer:
+                transport: str = "", queued: Callable[[], int] | None = None) -> Peer:
+        """A new connection. `queued()` tells how many bytes wait to be sent to it."""
         peer = Peer(self, send, close, transport)
+        peer.queued = queued or (lambda: 0)
         self.peers.add(peer)
+        self.metrics.connection_opened(transport)
         return peer
 
     def disconnected(self, peer: Peer) -> None:
         self.peers.discard(peer)
+        self.metrics.connection_closed(peer.transport, peer.user is not None)
         if peer.room is not None:
             self.detach(peer, disconnect=True)
 
@@ -159,6 +173,9 @@ class Hub:
                         table.id, error, len(actions))
             raise ProtocolError("unavailable") from None
         table.committed()
+        for action in actions:
+            if action.kind == "move":
+                self.metrics.moved(action.move["type"])
 
     def spawn(self, coroutine: Awaitable[Any], what: str) -> None:
         """Run a change nobody waits for (a timer, a disconnect); log what goes wrong."""
@@ -263,6 +280,7 @@ class Hub:
         if not changes:
             return
         self._refresh_seating(table)
+        sent = 0
         for change in changes:
             encoded: dict[int | None, str] = {}
             for peer in list(self.members.get(table.id, ())):
@@ -270,6 +288,7 @@ class Hub:
                 if seat not in change.views:
                     seat = None
                 message = self._state(table, change, seat)
+                sent += 1
                 if peer is requester and re is not None:
                     peer.send({**message, "re": re})
                     continue
@@ -277,6 +296,8 @@ class Hub:
                 if text is None:
                     text = encoded[seat] = encode(message)
                 peer.send(text)
+        self.metrics.changes(len(changes))
+        self.metrics.states_sent(sent)
         self._after_change(table)
 
     def send_state(self, peer: Peer, table: Table, re: str | int | None) -> None:
@@ -321,6 +342,10 @@ class Hub:
         self.room_list_changed()
 
     # --- the room list -------------------------------------------------------------------
+
+    def send_queues(self) -> list[int]:
+        """Bytes waiting to be sent, per connection (for metrics)."""
+        return [peer.queued() for peer in list(self.peers)]
 
     def room_list_message(self) -> dict[str, Any]:
         return {"msg": "room_list", "rooms": self.lobby.room_list()}

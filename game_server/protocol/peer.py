@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections import deque
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -95,6 +96,8 @@ class Peer:
         #: While a handler waits (a user lookup, a commit), later messages wait here, in order.
         self._waiting: deque[str] | None = None
         self._task: asyncio.Task | None = None
+        #: Bytes waiting in the transport to be sent to this client (set by the hub).
+        self.queued: Callable[[], int] = lambda: 0
 
     def __repr__(self) -> str:
         who = self.user.name if self.user else "anonymous"
@@ -157,6 +160,7 @@ class Peer:
         self.send(message)
 
     def error(self, error: ProtocolError, re: str | int | None = None) -> None:
+        self.hub.metrics.error(error.code)
         self.reply({"msg": "error", "code": error.code, "text": error.text}, re)
 
     def close(self, code: int, reason: str) -> None:
@@ -201,24 +205,28 @@ class Peer:
             if kind != "auth" and self.user is None:
                 raise ProtocolError("auth_required")
             re = request_id(message)
-            self._run(self.hub.handle(self, kind, message, re), re)
+            started = time.perf_counter() if kind in ("put", "take") else None
+            self._run(self.hub.handle(self, kind, message, re), re, started)
         except ProtocolError as error:
             self.error(error, request_id(message))
         except Exception:
             log.exception("internal error handling a message from %r", self)
             self.error(ProtocolError("internal"), request_id(message))
 
-    def _run(self, handler: Any, re: str | int | None) -> None:
+    def _run(self, handler: Any, re: str | int | None, started: float | None) -> None:
         """Run a handler's coroutine; later messages of this connection wait for it."""
         self._waiting = deque()
         task = asyncio.ensure_future(handler)
         self._task = task
         task.add_done_callback(lambda task: self._finished(
-            None if task.cancelled() else task.exception(), re, task.cancelled()))
+            None if task.cancelled() else task.exception(), re, task.cancelled(), started))
 
     def _finished(self, error: BaseException | None, re: str | int | None,
-                  cancelled: bool = False) -> None:
+                  cancelled: bool = False, started: float | None = None) -> None:
         self._task = None
+        if started is not None and error is None and not cancelled:
+            # A move's state has been sent to everyone by now.
+            self.hub.metrics.move_seconds(time.perf_counter() - started)
         if isinstance(error, ProtocolError):
             self.error(error, re)
         elif error is not None and not cancelled:

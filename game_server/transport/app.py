@@ -5,6 +5,7 @@ Routes:
 - `/config.json`: what the web client needs to know ({dev, server, protocol}).
 - `/dev/login` (only with --dev): create or find a user by name and hand out a token.
 - `/api/...`: the history of finished games (docs/api.md).
+- `/metrics`: Prometheus metrics (game_server/metrics.py lists them).
 - `/vendor/sockjs.min.js`: the sockjs-client copy installed by npm in web_client/.
 - `/...`: the files of web_client/ (index.html at /).
 """
@@ -44,7 +45,7 @@ class DevLogin:
 
 def make_app(hub: Hub, *, dev_login: DevLogin | None = None,
              sockjs_settings: dict[str, Any] | None = None, history: Any = None,
-             web_client: Path = WEB_CLIENT) -> tornado.web.Application:
+             metrics: Any = None, web_client: Path = WEB_CLIENT) -> tornado.web.Application:
     """Build the application around a hub. `dev_login` enables /dev/login (serve --dev);
     `history` (a storage.history.GameHistory) enables the /api/ routes."""
     router = make_router(connection_class(hub), SOCKJS_PREFIX, sockjs_settings or {},
@@ -58,6 +59,8 @@ def make_app(hub: Hub, *, dev_login: DevLogin | None = None,
     if history is not None:
         from game_server.transport.api import api_routes
         routes.extend(api_routes(history))
+    if metrics is not None:
+        routes.append((r"/metrics", MetricsHandler, {"registry": metrics.registry}))
     routes.append((r"/vendor/(sockjs(?:\.min)?\.js(?:\.map)?)", tornado.web.StaticFileHandler,
                    {"path": str(web_client / "node_modules" / "sockjs-client" / "dist")}))
     routes.append((r"/(.*)", WebClientHandler,
@@ -88,6 +91,18 @@ def log_request(handler: tornado.web.RequestHandler) -> None:
         request = handler.request
         access.log(level, "%d %s %.2fms", status, handler._request_summary(),
                    1000.0 * request.request_time())
+
+
+class MetricsHandler(tornado.web.RequestHandler):
+    """Prometheus text format of the server's metrics (game_server/metrics.py)."""
+
+    def initialize(self, registry: Any) -> None:
+        self.registry = registry
+
+    def get(self) -> None:
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+        self.set_header("Content-Type", CONTENT_TYPE_LATEST)
+        self.write(generate_latest(self.registry))
 
 
 class ConfigHandler(tornado.web.RequestHandler):

@@ -24,7 +24,8 @@ class GameConnection(SockJSConnection):
 
     def on_open(self, info: Any) -> None:
         self.peer = self.hub.connect(self._send_text, self._close,
-                                     transport=self.session.transport_name)
+                                     transport=self.session.transport_name,
+                                     queued=self._queued)
 
     def on_message(self, message: Any) -> None:
         try:
@@ -44,6 +45,10 @@ class GameConnection(SockJSConnection):
     def _send_text(self, text: str) -> None:
         if not self.is_closed:
             self.session.send_message(text)
+
+    def _queued(self) -> int:
+        session = self.session
+        return len(getattr(session, "send_queue", "")) if session is not None else 0
 
     def _close(self, code: int, reason: str) -> None:
         session = self.session

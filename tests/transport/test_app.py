@@ -60,3 +60,35 @@ async def test_the_web_client_and_sockjs_client_are_served(game_server):
     assert (await get(game_server, "/node_modules/sockjs-client/package.json")).code == 404
     assert (await get(game_server, "/package.json")).code == 404
     assert (await get(game_server, "/../pyproject.toml")).code in (403, 404)
+
+
+async def test_metrics_count_connections_moves_errors_and_commits(game_server):
+    from sockjs_helpers import play_to_end, signed_in
+
+    ann = await signed_in(game_server, "Ann")
+    room = (await ann.request({"msg": "create", "game": "crazy_eights", "name": "m",
+                               "seats": 2}))["room"]
+    await ann.request({"msg": "add_bot"})
+    try:
+        await ann.request({"msg": "start"})
+    except Exception:
+        pass  # game_started: counted as an error
+    await play_to_end([ann], room)
+    text = (await get(game_server, "/metrics")).body.decode()
+    values = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            values[name] = float(value)
+    assert values['game_connections{transport="websocket"}'] == 1
+    assert values["game_authenticated_connections"] == 1
+    assert values['game_rooms{status="finished"}'] == 1
+    assert values['game_errors_total{code="game_started"}'] == 1
+    moves = values.get('game_moves_total{kind="put"}', 0) + values.get(
+        'game_moves_total{kind="take"}', 0)
+    assert moves >= 2
+    assert values["game_move_seconds_count"] >= 1
+    assert values["game_committed_actions_total"] >= moves
+    assert values["game_commits_total"] >= 1
+    assert values["game_state_messages_total"] >= moves
+    await ann.close()
