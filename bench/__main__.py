@@ -48,7 +48,9 @@ def _parser() -> argparse.ArgumentParser:
                          help="seconds measured (fixed)")
         sub.add_argument("--warmup", type=float, default=defaults.warmup,
                          help="seconds of play before measuring")
-        sub.add_argument("--transport", choices=TRANSPORTS, default="websocket")
+        sub.add_argument("--transport", choices=TRANSPORTS + ("mixed",), default="websocket",
+                         help="SockJS transport; mixed: the seats of a table cycle through "
+                              "all three")
         sub.add_argument("--start-rate", type=float, default=defaults.start_rate,
                          help="ramp: first offered rate, state msgs/s")
         sub.add_argument("--step-factor", type=float, default=defaults.step_factor,

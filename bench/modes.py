@@ -16,6 +16,7 @@ from typing import Any
 
 from bench import targets
 from bench.load import EchoPlayer, GamePlayer, Run, Table, Window
+from bench.wire import TRANSPORTS
 
 HOST = "127.0.0.1"
 
@@ -45,6 +46,12 @@ class Options:
     generator_cpu: int | None = 1
     database_url: str | None = None
     quiet: bool = False
+
+    def transport_for(self, index: int) -> str:
+        """The transport of the index-th connection: `mixed` cycles through all three."""
+        if self.transport == "mixed":
+            return TRANSPORTS[index % len(TRANSPORTS)]
+        return self.transport
 
     def log(self, text: str) -> None:
         if not self.quiet:
@@ -146,31 +153,31 @@ async def _game_table(run: Run, table: Table, tokens: list[str], options: Option
         player.table = table
     owner, others = players[0], players[1:]
     timeout = options.connect_timeout
-    await asyncio.wait_for(owner.connect(options.transport, HOST, server.port, server.prefix),
-                           timeout)
+    await asyncio.wait_for(owner.connect(options.transport_for(0), HOST, server.port,
+                                         server.prefix), timeout)
     await asyncio.wait_for(owner.auth(), timeout)
     state = await asyncio.wait_for(owner.request(
         {"msg": "create", "game": "crazy_eights", "name": table.name, "seats": options.seats}),
         timeout)
     table.room = state["room"]
 
-    async def sit(player: GamePlayer) -> None:
-        await player.connect(options.transport, HOST, server.port, server.prefix)
+    async def sit(player: GamePlayer, seat: int) -> None:
+        await player.connect(options.transport_for(seat), HOST, server.port, server.prefix)
         await player.auth()
         await player.request({"msg": "join", "room": table.room})
 
     # One at a time, so each player's first state is its own join (no gaps to explain).
-    for player in others:
-        await asyncio.wait_for(sit(player), timeout)
+    for seat, player in enumerate(others, 1):
+        await asyncio.wait_for(sit(player, seat), timeout)
 
 
 async def _echo_table(run: Run, table: Table, options: Options, server: targets.Server) -> None:
     players = [EchoPlayer(run, table, seat) for seat in range(options.seats)]
     table.players = players
     table.room = table.name
-    for player in players:
+    for seat, player in enumerate(players):
         await asyncio.wait_for(
-            player.connect(options.transport, HOST, server.port, server.prefix),
+            player.connect(options.transport_for(seat), HOST, server.port, server.prefix),
             options.connect_timeout)
         await asyncio.wait_for(player.join(), options.connect_timeout)
     # The peer has no game: seat 0 moves first.
@@ -327,12 +334,12 @@ async def _open_one(run: Run, server: targets.Server, options: Options, index: i
     """Open one connection and authenticate it (game) or join a room (peers)."""
     if server.target == "game":
         player = GamePlayer(run, server.tokens[index])
-        await player.connect(options.transport, HOST, server.port, server.prefix)
+        await player.connect(options.transport_for(index), HOST, server.port, server.prefix)
         await player.auth()
     else:
         table = Table(run, f"idle-{index // options.seats:05d}")
         player = EchoPlayer(run, table, index % options.seats)
-        await player.connect(options.transport, HOST, server.port, server.prefix)
+        await player.connect(options.transport_for(index), HOST, server.port, server.prefix)
         await player.join()
     return player
 

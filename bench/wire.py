@@ -241,7 +241,9 @@ class _HttpConnection(asyncio.Protocol):
                 for line in head[1:]:
                     name, _, value = line.partition(":")
                     headers[name.strip().lower()] = value.strip()
-                if headers.get("transfer-encoding", "").lower() == "chunked":
+                if self._status in (204, 304) or 100 <= self._status < 200:
+                    self._done(self._status)  # no body, whatever the headers say
+                elif headers.get("transfer-encoding", "").lower() == "chunked":
                     self._state = "chunk_size"
                 elif "content-length" in headers:
                     self._remaining = int(headers["content-length"])
