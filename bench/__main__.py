@@ -72,6 +72,10 @@ def _parser() -> argparse.ArgumentParser:
                          help="game target: database (default: a throwaway SQLite file)")
         sub.add_argument("--no-uvloop", action="store_true",
                          help="run the generator on the stock asyncio loop")
+        sub.add_argument("--profile", default=None, metavar="FILE",
+                         help="fixed mode, python targets: record the server with py-spy "
+                              "during the window into FILE (collapsed stacks) and add its "
+                              "top entries to the results")
         sub.add_argument("--quiet", action="store_true")
         sub.add_argument("--out", type=Path, help="also write the results as JSON here")
     return parser

@@ -45,6 +45,7 @@ class Options:
     server_cpu: int | None = 0
     generator_cpu: int | None = 1
     database_url: str | None = None
+    profile: str | None = None  # fixed mode: py-spy raw (collapsed) stacks of the server
     quiet: bool = False
 
     def transport_for(self, index: int) -> str:
@@ -249,12 +250,31 @@ async def fixed(options: Options) -> dict[str, Any]:
         await asyncio.sleep(options.warmup)
         options.log(f"measuring {options.duration:.0f} s at pace {options.pace} s "
                     f"({rate:.0f} state msgs/s offered)")
+        spy = _start_py_spy(server, options) if options.profile else None
         result = await _measure(run, meter, "fixed", rate, options.duration, drain=options.drain)
+        if spy is not None:
+            await asyncio.get_running_loop().run_in_executor(None, spy.wait)
+            from bench.profile import top_entries
+            result["profile"] = top_entries(options.profile)
         return _finish(run, server, options, setup, {"window": result})
     finally:
         run.going = False
         server.stop()
         _close_all(run)
+
+
+def _start_py_spy(server: targets.Server, options: Options) -> Any:
+    """py-spy samples the server (all threads, without stopping it) during the window."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+    py_spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or "py-spy"
+    return subprocess.Popen(
+        [py_spy, "record", "--pid", str(server.process.pid), "--duration",
+         str(int(options.duration)), "--rate", "200", "--nonblocking", "--threads",
+         "--format", "raw", "--output", options.profile],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 async def ramp(options: Options) -> dict[str, Any]:
