@@ -67,18 +67,18 @@ async def test_moves_are_refused_while_the_database_is_down(game_server_factory,
 
 
 async def test_bots_wait_for_the_database_and_go_on(game_server_factory, database_down):
-    server = await game_server_factory(bot_delay=0.2)
+    server = await game_server_factory(bot_delay=1.0)
     ann = await signed_in(server, "Ann")
     room = (await ann.request({"msg": "create", "game": "crazy_eights", "name": "bots",
                                "seats": 3}))["room"]
     await ann.request({"msg": "add_bot"})
     await ann.request({"msg": "add_bot"})  # the room is full: the game starts
     started = await until_state(ann, lambda s: s["table"]["status"] == "playing")
-    # Ann (seat 0) deals the first game, so the bot in seat 1 moves first, 0.2 s later.
+    # Ann (seat 0) deals the first game, so the bot in seat 1 moves first, 1 s later.
     assert started["table"]["status"] == "playing" and started["table"]["turn"] == 1
     database_down[0] = True
     seq = server.hub.lobby.get(room).seq
-    await asyncio.sleep(0.8)
+    await asyncio.sleep(2.5)
     assert server.hub.lobby.get(room).seq == seq, "no bot move while nothing can be saved"
     assert latest_state(ann, room)["seq"] == seq
     database_down[0] = False
