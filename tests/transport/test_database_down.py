@@ -82,6 +82,8 @@ async def test_bots_wait_for_the_database_and_go_on(game_server_factory, databas
     assert server.hub.lobby.get(room).seq == seq, "no bot move while nothing can be saved"
     assert latest_state(ann, room)["seq"] == seq
     database_down[0] = False
-    await play_to_end([ann], room, timeout=30)
+    # The bot tries again (once a second) and its move reaches Ann.
+    moved = await until_state(ann, lambda s: s["seq"] > seq, timeout=10)
+    assert moved["seq"] == seq + 1 and moved["event"]["seat"] == 1
     check_all(ann)
     await ann.close()
