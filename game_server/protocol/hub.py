@@ -206,6 +206,15 @@ class Hub:
             self.detach(peer)
         peer.room, peer.playing = table, playing
         self.members[table.id].add(peer)
+        if table.audience is None:
+            table.audience = lambda: self._audience(table)
+
+    def _audience(self, table: Table) -> set[int | None]:
+        """The seats (None: spectators) whose views the room's connections need."""
+        seats: set[int | None] = set()
+        for peer in self.members.get(table.id, ()):
+            seats.add(table.seat_of(peer.user.id) if peer.playing else None)
+        return seats
 
     def release(self, peer: Peer) -> None:
         """Take a connection out of its room without telling anyone (the caller does)."""
@@ -286,7 +295,11 @@ class Hub:
             for peer in list(self.members.get(table.id, ())):
                 seat = table.seat_of(peer.user.id) if peer.playing else None
                 if seat not in change.views:
+                    # Joined after the change was made (or lost the seat in it): such a
+                    # connection sees the change as a spectator would.
                     seat = None
+                    if seat not in change.views:
+                        change.views[None] = table.view_for(None)
                 message = self._state(table, change, seat)
                 sent += 1
                 if peer is requester and re is not None:

@@ -15,6 +15,8 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any, Callable
 
+import orjson
+
 from game_server.protocol.errors import ProtocolError
 from game_server.protocol.ratelimit import RateLimit
 from game_server.protocol.schema import SchemaViolation, check_client
@@ -34,7 +36,8 @@ CLOSE_FLOOD = (4002, "Too many messages")
 
 
 def encode(message: dict[str, Any]) -> str:
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+    """A message as compact JSON text (orjson: several times faster than the json module)."""
+    return orjson.dumps(message).decode("utf-8")
 
 
 def request_id(message: Any) -> str | int | None:

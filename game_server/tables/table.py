@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from game_server.rules import (GAMES, Move, Put, Step, Take, choose_move, move_from_json,
                                move_to_json)
@@ -143,6 +143,8 @@ class Table:
         self.history: list[Action] = []
         self._dealt: list[int] = []
         self._ended: dict[str, Any] | None = None
+        #: Seats (None: spectators) that get views of changes; None means everyone.
+        self.audience: Callable[[], Iterable[int | None]] | None = None
 
     # --- queries -------------------------------------------------------------------------
 
@@ -181,8 +183,11 @@ class Table:
 
     def view_for(self, seat: int | None) -> dict[str, Any]:
         """What the member in `seat` (None: a spectator) sees. Never another player's hand."""
+        return self._view(self._public_view(), seat)
+
+    def _public_view(self) -> dict[str, Any]:
+        """The part of every member's view that is the same for all (no hand, no `you`)."""
         game = self.game
-        player = self._player_of(seat)
         counts = game.card_counts() if game is not None else ()
         entries = []
         for s in self.seats:
@@ -193,23 +198,27 @@ class Table:
                 entries.append(s.entry(counts[index] if index is not None and counts else 0))
         view: dict[str, Any] = {
             "game": self.game_kind, "status": self.status.value, "owner": self.owner,
-            "seats": entries, "spectators": len(self.spectators), "you": seat,
+            "seats": entries, "spectators": len(self.spectators),
         }
         if game is None:
-            if seat is not None:
-                view["hand"] = []
             view.update(pile=[], deck=0, turn=None, suit=None)
             return view
-        inner = game.view_for(player if seat is not None else None)
-        if seat is not None:
-            # A seat that sat down after the last game ended has no hand in it.
-            view["hand"] = inner.get("hand", []) if player is not None else []
+        inner = game.view_for(None)
         view["pile"] = inner["pile"]
         view["deck"] = inner["deck"]
         view["turn"] = self._players[inner["turn"]]
         view["suit"] = inner["suit"]
         if self._final is not None:
             view.update(self._final)
+        return view
+
+    def _view(self, public: dict[str, Any], seat: int | None) -> dict[str, Any]:
+        view = {**public, "you": seat}
+        if seat is not None:
+            player = self._player_of(seat)
+            # A seat that sat down after the last game ended has no hand in it.
+            view["hand"] = ([str(card) for card in self.game.hand(player)]
+                            if player is not None else [])
         return view
 
     # --- membership ----------------------------------------------------------------------
@@ -416,6 +425,7 @@ class Table:
             return
         fresh = Table.replay(self.id, self.name, self.game_kind, len(self.seats), self.history,
                              seeds=self._seeds)
+        fresh.audience = self.audience
         self.__dict__.update(fresh.__dict__)
 
     @classmethod
@@ -583,8 +593,13 @@ class Table:
     def _change(self, event: dict[str, Any],
                 private: dict[int, dict[str, Any]] | None = None) -> Change:
         self.seq += 1
-        views: dict[int | None, dict[str, Any]] = {None: self.view_for(None)}
-        for seat in self.seats:
-            if seat is not None and seat.player is not None:
-                views[seat.number] = self.view_for(seat.number)
+        # Views are made now, as they are at this change, but only for members who will read
+        # them: `audience` (set by whoever holds the connections) names their seats.
+        public = self._public_view()
+        if self.audience is None:
+            seats = [None] + [s.number for s in self.seats
+                              if s is not None and s.player is not None]
+        else:
+            seats = self.audience()
+        views = {seat: self._view(public, seat) for seat in seats}
         return Change(self.seq, event, views, private or {})

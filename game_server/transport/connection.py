@@ -6,6 +6,7 @@ either (sockjs-tornado drops a connection whose on_message raises), so everythin
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -44,7 +45,7 @@ class GameConnection(SockJSConnection):
 
     def _send_text(self, text: str) -> None:
         if not self.is_closed:
-            self.session.send_message(text)
+            self.session.send_jsonified(_sockjs_string(text))
 
     def _queued(self) -> int:
         session = self.session
@@ -54,6 +55,20 @@ class GameConnection(SockJSConnection):
         session = self.session
         if session is not None and not session.is_closed:
             session.close(code, reason)
+
+
+_last: list[Any] = [None, None]
+
+
+def _sockjs_string(text: str) -> str:
+    """`text` as a JSON string for a SockJS frame, made once for all recipients of a message.
+
+    The hub sends the same text object to every member who shares a view, one after the other,
+    so remembering the last one saves escaping it again for each.
+    """
+    if _last[0] is not text:
+        _last[0], _last[1] = text, json.dumps(text)
+    return _last[1]
 
 
 def connection_class(hub: Hub) -> type[GameConnection]:
