@@ -291,6 +291,7 @@ async def ramp(options: Options) -> dict[str, Any]:
         run.go()
         await asyncio.sleep(options.warmup)
         best: dict[str, Any] | None = None
+        retried = False
         while rate <= options.max_rate:
             window = Window(f"{rate:.0f}/s", rate)
             run.window = window
@@ -298,9 +299,9 @@ async def ramp(options: Options) -> dict[str, Any]:
             await asyncio.sleep(options.step_seconds)
             meter.end(window)
             run.window = None
-            # The next step's pace starts now; its first seconds are also this step's drain.
-            next_rate = rate * options.step_factor
-            run.pace = members / next_rate
+            # The tables go on at this pace while the window's last states drain. A failed
+            # step is measured once more at the same rate before the ramp stops: on a shared
+            # machine one stall of another process can spoil a single p99.
             await asyncio.sleep(options.drain)
             run.sweep_lost(older_than=options.drain)
             step = summarize(window)
@@ -308,19 +309,28 @@ async def ramp(options: Options) -> dict[str, Any]:
             ok = (step["p99_ms"] <= options.p99_limit_ms
                   and (step["delivery"] or 0) >= options.min_delivery
                   and not step["errors"] and not step["lost"])
+            step["ok"] = ok
             options.log(f"offered {rate:8.0f}/s achieved {step['state_msgs_per_s']:8.0f}/s "
                         f"p50 {step['p50_ms']:6.1f} p99 {step['p99_ms']:7.1f} ms "
                         f"server cpu {step['server_cpu']:.2f} generator cpu "
-                        f"{step['generator_cpu']:.2f} {'ok' if ok else 'LIMIT'}")
+                        f"{step['generator_cpu']:.2f} {'ok' if ok else 'LIMIT'}"
+                        f"{' (again)' if retried else ''}")
             if not ok:
-                break
+                if retried or step["errors"] or step["lost"]:
+                    break
+                retried = True
+                continue
+            retried = False
             best = step
-            rate = next_rate
+            rate *= options.step_factor
+            run.pace = members / rate
         extra = {
             "steps": steps,
             "max_sustained_msgs_per_s": best["state_msgs_per_s"] if best else 0.0,
             "best_step": best,
             "limit_step": steps[-1] if steps and steps[-1] is not best else None,
+            "retried_steps": sum(1 for step in steps if not step["ok"]) - (
+                1 if steps and not steps[-1]["ok"] else 0),
         }
         return _finish(run, server, options, setup, extra)
     finally:
