@@ -170,6 +170,7 @@ class MoveLog:
         self._game_ids: dict[tuple[str, int], int] = {}
         self._failing = False
         self._last_cause: str | None = None
+        self._connection: Connection | None = None  # the writer thread's own
         self._thread = threading.Thread(target=self._run, name="game-movelog", daemon=True)
         self._thread.start()
 
@@ -286,6 +287,15 @@ class MoveLog:
 
     # --- the writer thread -------------------------------------------------------------
 
+    def _drop_connection(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            try:
+                connection.invalidate()
+                connection.close()
+            except Exception:  # noqa: BLE001 - it is being thrown away
+                log.debug("move log: closing a broken connection failed", exc_info=True)
+
     def _run(self) -> None:
         while True:
             with self._cond:
@@ -294,6 +304,9 @@ class MoveLog:
                 batch, self._queue = self._queue, []
                 self._signalled = False
                 if not batch and self._closing:
+                    if self._connection is not None:
+                        self._connection.close()
+                        self._connection = None
                     return
             if batch:
                 self._write(batch)
@@ -306,11 +319,18 @@ class MoveLog:
         created = _Batch()
         started = time.perf_counter()
         try:
-            with self._engine.begin() as connection:
+            # The writer keeps one connection: no pool checkout and no liveness ping per
+            # batch (a round trip each on PostgreSQL). A failure drops it; the next batch
+            # connects afresh.
+            if self._connection is None:
+                self._connection = self._engine.connect()
+            connection = self._connection
+            with connection.begin():
                 if connection.dialect.name == "sqlite":
                     connection.execute(_SQLITE_WRITE_LOCK)
                 self._write_batch(connection, batch, created)
         except Exception as error:  # noqa: BLE001 - every failure refuses the whole batch
+            self._drop_connection()
             self._failed(batch, error, time.perf_counter() - started)
             return
         seconds = time.perf_counter() - started

@@ -326,16 +326,22 @@ async def test_database_outage_and_recovery(database_url, migrated, players, cap
     try:
         await move_log.record(room, [sit(1, ann)])
         down()
-        for seq in (2, 3):  # still down: the warning is not repeated
+        def warnings() -> list:
+            return [r for r in caplog.records if r.levelno == logging.WARNING
+                    and r.name == "game_server.storage.movelog"]
+
+        counts = []
+        for seq in (2, 3, 4):  # still down: a warning per distinct cause, not per failure
             with pytest.raises(LogUnavailable):
                 await asyncio.wait_for(
                     move_log.record(room, [Action(seq, "watch", 0, user=players[1])]), 10)
-        warnings = [r for r in caplog.records if r.levelno == logging.WARNING
-                    and r.name == "game_server.storage.movelog"]
-        assert len(warnings) == 1
+            counts.append(len(warnings()))
+        # The first failure may lose the writer's open connection, the next ones cannot
+        # connect: at most two causes, and the same cause is not logged again.
+        assert 1 <= counts[0] and counts[-1] == counts[-2] <= 2
         up()
         await move_log.record(room, [Action(2, "watch", 0, user=players[1])])
-        assert move_log.stats.failed_batches == 2 and move_log.stats.batches == 2
+        assert move_log.stats.failed_batches == 3 and move_log.stats.batches == 2
         with migrated.connect() as connection:
             assert connection.execute(select(Move.seq).order_by(Move.seq)).scalars().all() == [
                 1, 2]
