@@ -109,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     limit = targets.raise_open_files()
     targets.pin_self(None if args.generator_cpu < 0 else args.generator_cpu)
-    if limit < args.clients * 2 + 100:
+    per_client = 1 if args.transport == "websocket" else 2
+    if limit < args.clients * per_client + 100:
         print(f"warning: only {limit} open files allowed", file=sys.stderr)
     if args.command == "run":
         result = run_once(options_from(args, args.target), not args.no_uvloop)

@@ -455,7 +455,9 @@ async def storm(options: Options) -> dict[str, Any]:
     try:
         await asyncio.sleep(1.0)
         cpu_before = server.stats.cpu_seconds()
+        generator_before = time.process_time()
         players, durations, failures, seconds = await _open_many(run, server, options, None)
+        generator_seconds = time.process_time() - generator_before
         durations.sort()
         opened = len(players)
         result = {
@@ -468,6 +470,7 @@ async def storm(options: Options) -> dict[str, Any]:
             "open_p50_ms": round(percentile(durations, 0.5) * 1000, 1),
             "open_p99_ms": round(percentile(durations, 0.99) * 1000, 1),
             "server_cpu_seconds": round(server.stats.cpu_seconds() - cpu_before, 2),
+            "generator_cpu_seconds": round(generator_seconds, 2),
             "server_rss_mb": round(server.stats.rss_bytes() / 2**20, 1),
             "errors": dict(run.errors), "server_error_lines": len(server.error_lines()),
         }

@@ -59,6 +59,7 @@ METRICS: dict[str, list[tuple[str, Getter, bool]]] = {
         ("refused or failed", _get("refused"), False),
         ("p99 connect+auth ms", _get("open_p99_ms"), True),
         ("server CPU seconds", _get("server_cpu_seconds"), False),
+        ("generator CPU seconds", _get("generator_cpu_seconds"), False),
     ],
 }
 
