@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 NODE_MODULES := web_client/node_modules/.package-lock.json
 
-.PHONY: play test clean
+.PHONY: play test bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,12 @@ play: $(VENV)/.installed $(NODE_MODULES)
 ## test: install the test extras and run the whole suite.
 test: $(VENV)/.installed-test $(NODE_MODULES)
 	$(BIN)/pytest
+
+## bench: the load tool against the game server and the two reference peers (docs/performance.md).
+bench: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[bench]'
+	cd bench/peers && npm ci --no-audit --no-fund
+	$(BIN)/python -m bench compare --mode ramp --clients 1000 --repeat 3
 
 clean:
 	rm -rf $(VENV) web_client/node_modules test-artifacts .pytest_cache .hypothesis
