@@ -13,6 +13,8 @@ from game_server.tables.table import Table
 #: Room ids are 12 URL-safe characters from 9 random bytes: never two characters (so never
 #: mistaken for a card code) and never reused, so a room's seq cannot repeat after a restart.
 _ROOM_ID_BYTES = 9
+#: The room list names at most this many rooms, so signing in stays cheap with many rooms.
+ROOM_LIST_LIMIT = 100
 
 
 def new_room_id() -> str:
@@ -62,9 +64,10 @@ class Lobby:
     def __len__(self) -> int:
         return len(self._rooms)
 
-    def room_list(self) -> list[dict[str, Any]]:
-        """Every room's summary: waiting rooms first, then playing, then finished."""
+    def room_list(self, limit: int = ROOM_LIST_LIMIT) -> list[dict[str, Any]]:
+        """Up to `limit` rooms' summaries: waiting rooms first (they can be joined), then
+        playing (they can be watched), then finished; newest first within each."""
         order = {"waiting": 0, "playing": 1, "finished": 2}
-        rooms = [table.summary() for table in self._rooms.values()]
+        rooms = [table.summary() for table in reversed(self._rooms.values())]
         rooms.sort(key=lambda room: order[room["status"]])
-        return rooms
+        return rooms[:limit]

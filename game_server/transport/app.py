@@ -77,10 +77,14 @@ def log_request(handler: tornado.web.RequestHandler) -> None:
     those are a client's fault, not the server's, and must not look like server errors.
     """
     status = handler.get_status()
+    sockjs = type(handler).__module__.startswith(("sockjs.", "game_server.transport.sockjs_fixes"))
     # A real exception in a handler is logged apart, with its traceback, by tornado.application.
-    sockjs_client_error = status == 500 and type(handler).__module__.startswith(
-        ("sockjs.", "game_server.transport.sockjs_fixes"))
-    if status < 400:
+    sockjs_client_error = status == 500 and sockjs
+    if status < 400 and sockjs:
+        # Every poll and send of the HTTP transports is a request: at INFO the log would grow
+        # with every message (and cost time on the hot path).
+        level = logging.DEBUG
+    elif status < 400:
         level = logging.INFO
     elif status < 500 or sockjs_client_error:
         level = logging.WARNING

@@ -118,3 +118,19 @@ def test_room_list_summarises_every_room_waiting_first() -> None:
 
 def test_an_empty_lobby_lists_no_rooms() -> None:
     assert Lobby().room_list() == []
+
+
+def test_the_room_list_names_at_most_100_rooms_joinable_ones_first() -> None:
+    from game_server.tables import Lobby, Player
+
+    lobby = Lobby(seeds=lambda: 1)
+    first = lobby.create("first", "crazy_eights", 2)
+    first.sit(Player(1, "Ann"))
+    first.sit(Player(2, "Bob"))  # full: playing
+    for number in range(120):
+        lobby.create(f"room {number}", "crazy_eights", 3).sit(Player(100 + number, "P"))
+    rooms = lobby.room_list()
+    assert len(rooms) == 100
+    assert all(room["status"] == "waiting" for room in rooms)
+    assert rooms[0]["name"] == "room 119"  # newest first
+    assert first.id not in {room["id"] for room in rooms}
