@@ -66,6 +66,8 @@ async def create(hub: "Hub", peer: "Peer", message: dict[str, Any], re: Re) -> N
         hub.lobby.close(table.id)
         hub.release(peer)
         raise
+    if peer.closed:
+        hub.detach(peer, disconnect=True)
 
 
 async def join(hub: "Hub", peer: "Peer", message: dict[str, Any], re: Re) -> None:
@@ -165,7 +167,10 @@ async def _enter(hub: "Hub", peer: "Peer", table: Table, playing: bool,
     except ProtocolError:
         hub.release(peer)
         raise
-    if not changes:
+    if peer.closed:
+        # The connection went away while the change was being committed.
+        hub.detach(peer, disconnect=True)
+    elif not changes:
         hub.send_state(peer, table, re)
 
 

@@ -109,6 +109,8 @@ class Hub:
         return peer
 
     def disconnected(self, peer: Peer) -> None:
+        if peer not in self.peers:
+            return
         self.peers.discard(peer)
         self.metrics.connection_closed(peer.transport, peer.user is not None)
         if peer.room is not None:
