@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,9 @@ from game_server.tables import Action, Player, Table
 from game_server.transport.app import DevLogin, make_app
 
 log = logging.getLogger(__name__)
+
+#: Seconds a Python thread may hold the GIL before another gets it (stock: 0.005).
+SWITCH_INTERVAL = 0.0005
 
 
 class DurableLog:
@@ -120,6 +124,10 @@ def build(config: Config, sockjs_settings: dict[str, Any] | None = None) -> Serv
 
 async def serve(config: Config) -> None:
     """Listen on config.port until SIGINT or SIGTERM."""
+    # The move-log writer is a Python thread: with the default 5 ms GIL switch interval the
+    # event loop could wait that long behind it for each batch. Measured with the load tool
+    # (docs/performance.md): 0.5 ms raised the sustainable rate by a median 1.34x.
+    sys.setswitchinterval(SWITCH_INTERVAL)
     server = build(config)
     recovered = await server.recover()
     if recovered:
