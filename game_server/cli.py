@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
+from dataclasses import replace
 
 from game_server.config import ENVIRONMENT, Config, ConfigError
 
@@ -97,7 +98,8 @@ def _run(args: argparse.Namespace) -> int:
         if user is None:
             print(f"game-server: no user {args.user!r}", file=sys.stderr)
             return 1
-        keyring = keyring_for(Config.from_env(dev=not config.token_keys))
+        # Without GAME_TOKEN_KEYS, the development key of `serve --dev` issues the token.
+        keyring = keyring_for(replace(config, dev=not config.token_keys))
         print(tokens.issue_token(keyring, user.id))
         return 0
     raise AssertionError(args.command)

@@ -164,7 +164,7 @@ class _XhrLink:
             self._on_frame(line.decode("utf-8"))
 
     def _on_frame(self, frame: str) -> None:
-        if not frame or frame.strip("h") == "" and len(frame) > 1:
+        if not frame or (len(frame) > 1 and not frame.strip("h")):
             return  # the xhr_streaming prelude: 2048 "h" characters
         self._frames.put_nowait(frame)
         if frame.startswith("c"):

@@ -55,13 +55,14 @@ class Config:
             ConfigError: a value cannot be parsed.
         """
         env = os.environ if environ is None else environ
+        default = cls()
         return cls(
-            database_url=env.get("GAME_DATABASE_URL") or "sqlite:///game.db",
+            database_url=env.get("GAME_DATABASE_URL") or default.database_url,
             token_keys=env.get("GAME_TOKEN_KEYS", "").strip(),
-            port=port if port is not None else _number(env, "GAME_PORT", int, 8080),
-            server_id=env.get("GAME_SERVER_ID") or socket.gethostname(),
-            bot_delay=_number(env, "GAME_BOT_DELAY", float, 0.6),
-            grace_seconds=_number(env, "GAME_GRACE_SECONDS", float, 60.0),
+            port=port if port is not None else _number(env, "GAME_PORT", int, default.port),
+            server_id=env.get("GAME_SERVER_ID") or default.server_id,
+            bot_delay=_number(env, "GAME_BOT_DELAY", float, default.bot_delay),
+            grace_seconds=_number(env, "GAME_GRACE_SECONDS", float, default.grace_seconds),
             dev=dev,
         )
 

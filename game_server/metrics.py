@@ -1,6 +1,7 @@
 """Prometheus metrics: what an operator watches on `/metrics`.
 
-The protocol layer calls the few methods of `Metrics` (or of `NoMetrics`, which does nothing)
+The protocol layer calls the few methods of `Metrics` (or of protocol.hub's `NoMetrics`, which
+does nothing)
 on its hot path; each is a dictionary lookup and an addition. Gauges that would cost something
 to keep up to date (rooms by status, send queues, the move log's commits) are computed only
 when Prometheus scrapes.
@@ -32,21 +33,10 @@ from typing import Any, Callable, Iterable
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+from game_server.protocol.hub import NoMetrics
+
 #: Latency buckets in seconds: a move should reach every member within a few milliseconds.
 MOVE_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
-
-
-class NoMetrics:
-    """The same calls as `Metrics`, doing nothing (tests, tools)."""
-
-    def connection_opened(self, transport: str) -> None: ...
-    def connection_closed(self, transport: str, authenticated: bool) -> None: ...
-    def signed_in(self) -> None: ...
-    def error(self, code: str) -> None: ...
-    def changes(self, count: int) -> None: ...
-    def states_sent(self, count: int) -> None: ...
-    def moved(self, kind: str) -> None: ...
-    def move_seconds(self, seconds: float) -> None: ...
 
 
 class Metrics(NoMetrics):
@@ -88,10 +78,7 @@ class Metrics(NoMetrics):
         self._authenticated.inc()
 
     def error(self, code: str) -> None:
-        counter = self._by_code.get(code)
-        if counter is None:
-            counter = self._by_code[code] = self._errors.labels(code)
-        counter.inc()
+        _child(self._by_code, self._errors, code).inc()
 
     def changes(self, count: int) -> None:
         self._changes.inc(count)
@@ -100,19 +87,21 @@ class Metrics(NoMetrics):
         self._states.inc(count)
 
     def moved(self, kind: str) -> None:
-        counter = self._by_kind.get(kind)
-        if counter is None:
-            counter = self._by_kind[kind] = self._moves.labels(kind)
-        counter.inc()
+        _child(self._by_kind, self._moves, kind).inc()
 
     def move_seconds(self, seconds: float) -> None:
         self._move_seconds.observe(seconds)
 
     def _gauge(self, transport: str):
-        gauge = self._by_transport.get(transport)
-        if gauge is None:
-            gauge = self._by_transport[transport] = self._connections.labels(transport or "?")
-        return gauge
+        return _child(self._by_transport, self._connections, transport or "?")
+
+
+def _child(cache: dict[str, Any], metric: Any, label: str) -> Any:
+    """The metric's child for `label`, looked up once (prometheus-client's `labels` is slow)."""
+    child = cache.get(label)
+    if child is None:
+        child = cache[label] = metric.labels(label)
+    return child
 
 
 class _ScrapeTime:

@@ -39,8 +39,7 @@ class DurableLog:
         self.move_log = move_log
 
     def record(self, table: Table, actions: list[Action]):
-        room = RoomInfo(table.id, table.name, table.game_kind, len(table.seats))
-        return self.move_log.record(room, actions)
+        return self.move_log.record(RoomInfo.of(table), actions)
 
     def close_room(self, table: Table):
         return self.move_log.close_room(table.id)

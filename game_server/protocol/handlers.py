@@ -86,8 +86,8 @@ async def join(hub: "Hub", peer: "Peer", message: dict[str, Any], re: Re) -> Non
         return
     if watch:
         if peer.room is not table:
-            if peer.playing and peer.room.status is Status.PLAYING:
-                raise ProtocolError("already_in_room")
+            # Watching elsewhere is fine, but this connection cannot walk out of a game.
+            _refuse_if_this_connection_plays(peer, table)
             await _leave_connection(hub, peer)
         await _enter(hub, peer, table, False, lambda: table.watch(user), re)
         return
@@ -179,6 +179,11 @@ def _refuse_if_playing_elsewhere(hub: "Hub", peer: "Peer", target: Table | None)
     seated = hub.seated_room(peer.user.id)
     if seated is not None and seated is not target and seated.status is Status.PLAYING:
         raise ProtocolError("already_in_room")
+    _refuse_if_this_connection_plays(peer, target)
+
+
+def _refuse_if_this_connection_plays(peer: "Peer", target: Table | None) -> None:
+    """This connection plays a running game in another room: it cannot leave it to go."""
     if (peer.room is not None and peer.room is not target and peer.playing
             and peer.room.status is Status.PLAYING):
         raise ProtocolError("already_in_room")

@@ -34,11 +34,20 @@ PROTOCOL_VERSION = 1
 ROOM_LIST_PUSH_SECONDS = 1.0
 
 
-class _NoMetrics:
-    """Metrics that count nothing (see game_server.metrics for the real ones)."""
+class NoMetrics:
+    """What the protocol layer reports to metrics, counting nothing (tests, tools).
 
-    def __getattr__(self, name: str) -> Callable[..., None]:
-        return lambda *args, **kwargs: None
+    game_server.metrics.Metrics implements the same calls for Prometheus.
+    """
+
+    def connection_opened(self, transport: str) -> None: ...
+    def connection_closed(self, transport: str, authenticated: bool) -> None: ...
+    def signed_in(self) -> None: ...
+    def error(self, code: str) -> None: ...
+    def changes(self, count: int) -> None: ...
+    def states_sent(self, count: int) -> None: ...
+    def moved(self, kind: str) -> None: ...
+    def move_seconds(self, seconds: float) -> None: ...
 
 
 #: After a failed commit, timers (bot moves, disconnects, grace expiry) try again this late.
@@ -80,8 +89,7 @@ class Hub:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.read_token = read_token
         self.move_log = move_log or MemoryLog()
-        #: An object with the methods of game_server.metrics.NoMetrics.
-        self.metrics = metrics if metrics is not None else _NoMetrics()
+        self.metrics: NoMetrics = metrics if metrics is not None else NoMetrics()
         self.load_user = load_user
         self.settings = settings
         self.lobby = lobby if lobby is not None else Lobby()
@@ -169,8 +177,6 @@ class Hub:
                 await pending
         except Exception as error:
             table.rollback()
-            if table.seq == 0:
-                self.lobby.close(table.id)  # a new room that could not be saved
             log.warning("room %s: move log unavailable (%s); %d change(s) refused",
                         table.id, error, len(actions))
             raise ProtocolError("unavailable") from None

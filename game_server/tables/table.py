@@ -267,16 +267,9 @@ class Table:
         if number is None:
             return self._unwatch(player)
         seat = self.seats[number]
-        if self.status is Status.PLAYING:
-            if seat.bot and seat.replaced == "left":
-                return []
-            seat.bot, seat.replaced, seat.connected = True, "left", True
-            event = {"type": "replace", "seat": number, "reason": "left"}
-        else:
-            self.seats[number] = None
-            event = {"type": "leave", "seat": number}
-        self._pass_ownership()
-        return [self._change(event)]
+        if self.status is Status.PLAYING and seat.bot and seat.replaced == "left":
+            return []
+        return self._vacate(number, "left")
 
     def _set_connected(self, player: Player, connected: bool) -> list[Change]:
         number = self.seat_of(player.id)
@@ -300,9 +293,14 @@ class Table:
         seat = self.seats[number]
         if seat.bot or seat.connected:
             return []
+        return self._vacate(number, "timeout")
+
+    def _vacate(self, number: int, reason: str) -> list[Change]:
+        """A person gives up a seat: during a game a bot plays on for them, else it is freed."""
         if self.status is Status.PLAYING:
-            seat.bot, seat.replaced, seat.connected = True, "timeout", True
-            event = {"type": "replace", "seat": number, "reason": "timeout"}
+            seat = self.seats[number]
+            seat.bot, seat.replaced, seat.connected = True, reason, True
+            event = {"type": "replace", "seat": number, "reason": reason}
         else:
             self.seats[number] = None
             event = {"type": "leave", "seat": number}
@@ -336,17 +334,11 @@ class Table:
             TableError: not_a_player, game_not_started, game_finished.
             RulesError: not_your_turn, not_in_hand, illegal_move.
         """
-        number = self.seat_of(player.id)
-        if number is None or self.seats[number].bot:
-            raise TableError("not_a_player", "Only seated players can play.")
-        return self._move(number, move)
+        return self._move(self._seat_in_person(player, "play"), move)
 
     def check(self, player: Player, move: Move) -> None:
         """Raise what `play` would raise, without changing anything."""
-        number = self.seat_of(player.id)
-        if number is None or self.seats[number].bot:
-            raise TableError("not_a_player", "Only seated players can play.")
-        self._check_move(number, move)
+        self._check_move(self._seat_in_person(player, "play"), move)
 
     # --- the public changes, each recorded as an Action ------------------------------------
 
@@ -568,11 +560,19 @@ class Table:
                 return number
         raise TableError("room_full")
 
-    def _require_owner(self, player: Player) -> None:
+    def _seat_in_person(self, player: Player, what: str) -> int:
+        """The seat `player` plays in person.
+
+        Raises:
+            TableError: not_a_player (a spectator, or a bot plays the seat for them).
+        """
         number = self.seat_of(player.id)
         if number is None or self.seats[number].bot:
-            raise TableError("not_a_player", "Only seated players can do that.")
-        if number != self.owner:
+            raise TableError("not_a_player", f"Only seated players can {what}.")
+        return number
+
+    def _require_owner(self, player: Player) -> None:
+        if self._seat_in_person(player, "do that") != self.owner:
             raise TableError("not_owner")
 
     def _pass_ownership(self) -> None:

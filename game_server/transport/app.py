@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Callable
@@ -162,10 +163,9 @@ class WebClientHandler(tornado.web.StaticFileHandler):
     """The web client's files; its node_modules and npm files are not published."""
 
     def validate_absolute_path(self, root: str, absolute_path: str) -> str | None:
-        relative = Path(absolute_path).relative_to(Path(root).resolve()) \
-            if Path(absolute_path).is_relative_to(Path(root).resolve()) else None
-        if relative is not None and relative.parts and (
-                relative.parts[0] == "node_modules" or relative.name.startswith("package")):
+        # Paths outside the root are refused by the base class (403).
+        relative = Path(os.path.relpath(absolute_path, os.path.abspath(root)))
+        if relative.parts[:1] == ("node_modules",) or relative.name.startswith("package"):
             raise tornado.web.HTTPError(404)
         return super().validate_absolute_path(root, absolute_path)
 

@@ -18,6 +18,23 @@ async def signed_in(server, name: str, transport: str = "websocket") -> GameClie
     return client
 
 
+async def create_room(client: GameClient, name: str, seats: int) -> str:
+    """Create a Crazy Eights room (the client takes seat 0) and return its id."""
+    state = await client.request({"msg": "create", "game": "crazy_eights", "name": name,
+                                  "seats": seats})
+    return state["room"]
+
+
+async def start_duel(server) -> tuple[GameClient, GameClient, str]:
+    """Ann (seat 0) and Bob (seat 1) in a running 2-seat game: (ann, bob, room)."""
+    ann = await signed_in(server, "Ann")
+    bob = await signed_in(server, "Bob")
+    room = await create_room(ann, "duel", 2)
+    await bob.request({"msg": "join", "room": room})
+    await until_state(ann, lambda s: s["table"]["status"] == "playing")
+    return ann, bob, room
+
+
 def check_all(client: GameClient) -> None:
     """Every message the client received matches its server-to-client schema."""
     for message in client.received:

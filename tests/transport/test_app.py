@@ -63,11 +63,10 @@ async def test_the_web_client_and_sockjs_client_are_served(game_server):
 
 
 async def test_metrics_count_connections_moves_errors_and_commits(game_server):
-    from sockjs_helpers import play_to_end, signed_in
+    from sockjs_helpers import create_room, play_to_end, signed_in
 
     ann = await signed_in(game_server, "Ann")
-    room = (await ann.request({"msg": "create", "game": "crazy_eights", "name": "m",
-                               "seats": 2}))["room"]
+    room = await create_room(ann, "m", 2)
     await ann.request({"msg": "add_bot"})
     try:
         await ann.request({"msg": "start"})

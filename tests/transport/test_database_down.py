@@ -11,7 +11,8 @@ from sqlalchemy.exc import OperationalError
 from game_server.client import ServerError, choose
 from game_server.storage.movelog import MoveLog
 
-from sockjs_helpers import check_all, latest_state, play_to_end, signed_in, until_state
+from sockjs_helpers import (check_all, create_room, latest_state, play_to_end,
+                            signed_in, until_state)
 
 
 @pytest.fixture
@@ -33,8 +34,7 @@ async def test_moves_are_refused_while_the_database_is_down(game_server_factory,
                                                             database_down):
     server = await game_server_factory(bot_delay=0.05)
     ann = await signed_in(server, "Ann")
-    room = (await ann.request({"msg": "create", "game": "crazy_eights", "name": "fragile",
-                               "seats": 2}))["room"]
+    room = await create_room(ann, "fragile", 2)
     await ann.request({"msg": "add_bot"})
     state = await until_state(ann, lambda s: s["table"]["status"] == "playing"
                               and s["table"]["turn"] == 0)
@@ -69,8 +69,7 @@ async def test_moves_are_refused_while_the_database_is_down(game_server_factory,
 async def test_bots_wait_for_the_database_and_go_on(game_server_factory, database_down):
     server = await game_server_factory(bot_delay=1.0)
     ann = await signed_in(server, "Ann")
-    room = (await ann.request({"msg": "create", "game": "crazy_eights", "name": "bots",
-                               "seats": 3}))["room"]
+    room = await create_room(ann, "bots", 3)
     await ann.request({"msg": "add_bot"})
     await ann.request({"msg": "add_bot"})  # the room is full: the game starts
     started = await until_state(ann, lambda s: s["table"]["status"] == "playing")

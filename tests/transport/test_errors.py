@@ -10,24 +10,13 @@ import pytest
 from game_server.client import GameClient, ServerError
 from game_server.protocol import handlers
 
-from sockjs_helpers import check_all, latest_state, play_to_end, signed_in, wait_closed
+from sockjs_helpers import check_all, latest_state, play_to_end, signed_in, start_duel, wait_closed
 
 
 async def refused(client: GameClient, message: dict) -> str:
     with pytest.raises(ServerError) as error:
         await client.request(message)
     return error.value.code
-
-
-async def two_player_game(server):
-    """Ann (seat 0) and Bob (seat 1) in a running 2-seat game."""
-    ann = await signed_in(server, "Ann")
-    bob = await signed_in(server, "Bob")
-    room = (await ann.request({"msg": "create", "game": "crazy_eights", "name": "duel",
-                               "seats": 2}))["room"]
-    await bob.request({"msg": "join", "room": room})
-    await ann.wait_for(lambda m: m.get("msg") == "state" and m["table"]["status"] == "playing")
-    return ann, bob, room
 
 
 async def test_frames_and_messages_that_are_not_json(game_server):
@@ -64,7 +53,7 @@ async def test_schema_and_size_errors(game_server):
 
 
 async def test_room_and_seat_errors(game_server):
-    ann, bob, room = await two_player_game(game_server)
+    ann, bob, room = await start_duel(game_server)
     eve = await signed_in(game_server, "Eve")
     assert await refused(eve, {"msg": "join", "room": "nosuchroom"}) == "no_such_room"
     assert await refused(eve, {"msg": "leave"}) == "not_in_room"
@@ -84,7 +73,7 @@ async def test_room_and_seat_errors(game_server):
 
 
 async def test_game_rule_errors_change_nothing(game_server):
-    ann, bob, room = await two_player_game(game_server)
+    ann, bob, room = await start_duel(game_server)
     state = latest_state(ann, room)
     table = state["table"]
     mover, waiter = (ann, bob) if table["turn"] == 0 else (bob, ann)
@@ -117,7 +106,7 @@ async def test_game_rule_errors_change_nothing(game_server):
 
 
 async def test_moves_after_the_end_and_a_full_finished_room(game_server):
-    ann, bob, room = await two_player_game(game_server)
+    ann, bob, room = await start_duel(game_server)
     await play_to_end([ann, bob], room)
     assert await refused(ann, {"msg": "take"}) == "game_finished"
     carol = await signed_in(game_server, "Carol")

@@ -6,7 +6,7 @@ import json
 
 from tornado.httpclient import AsyncHTTPClient
 
-from sockjs_helpers import check_all, play_to_end, signed_in, until_state
+from sockjs_helpers import check_all, create_room, play_to_end, signed_in, until_state
 
 
 async def get(server, path):
@@ -18,8 +18,7 @@ async def test_a_finished_game_is_revealed_and_a_running_one_is_not(game_server)
     ann = await signed_in(game_server, "Ann")
     bob = await signed_in(game_server, "Bob")
     ann_id = (await game_server.user("Ann"))[0]
-    room = (await ann.request({"msg": "create", "game": "crazy_eights", "name": "history",
-                               "seats": 3}))["room"]
+    room = await create_room(ann, "history", 3)
     await bob.request({"msg": "join", "room": room})
     await ann.request({"msg": "add_bot"})
     await until_state(ann, lambda s: s["table"]["status"] == "playing")

@@ -8,7 +8,7 @@ import pytest
 
 from game_server.protocol.peer import Peer
 
-from sockjs_helpers import check_all, play_to_end, signed_in
+from sockjs_helpers import check_all, create_room, play_to_end, signed_in
 
 TRANSPORTS = ["websocket", "xhr-streaming", "xhr-polling"]
 
@@ -70,8 +70,7 @@ async def test_no_message_ever_shows_another_players_hand(game_server, monkeypat
     ann = await signed_in(game_server, "Ann")
     bob = await signed_in(game_server, "Bob")
     eve = await signed_in(game_server, "Eve")
-    room = (await ann.request({"msg": "create", "game": "crazy_eights", "name": "t",
-                               "seats": 3}))["room"]
+    room = await create_room(ann, "t", 3)
     await bob.request({"msg": "join", "room": room})
     await eve.request({"msg": "join", "room": room, "as": "spectator"})
     await ann.request({"msg": "add_bot"})

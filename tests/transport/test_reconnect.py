@@ -6,17 +6,8 @@ import asyncio
 
 from game_server.client import GameClient
 
-from sockjs_helpers import check_all, latest_state, play_to_end, signed_in, until_state
-
-
-async def start_duel(server, **joins):
-    ann = await signed_in(server, "Ann")
-    bob = await signed_in(server, "Bob")
-    room = (await ann.request({"msg": "create", "game": "crazy_eights", "name": "duel",
-                               "seats": 2}))["room"]
-    await bob.request({"msg": "join", "room": room})
-    await until_state(ann, lambda s: s["table"]["status"] == "playing")
-    return ann, bob, room
+from sockjs_helpers import (check_all, create_room, latest_state, play_to_end,
+                            signed_in, start_duel, until_state)
 
 
 async def test_a_dropped_player_gets_the_seat_and_hand_back(game_server):
@@ -86,11 +77,9 @@ async def test_leaving_a_game_hands_the_seat_to_a_bot_at_once(game_server):
 async def test_joining_elsewhere_from_a_waiting_room_leaves_it_first(game_server):
     ann = await signed_in(game_server, "Ann")
     bob = await signed_in(game_server, "Bob")
-    first = (await ann.request({"msg": "create", "game": "crazy_eights", "name": "one",
-                                "seats": 3}))["room"]
+    first = await create_room(ann, "one", 3)
     await bob.request({"msg": "join", "room": first})
-    second = (await bob.request({"msg": "create", "game": "crazy_eights", "name": "two",
-                                 "seats": 3}))["room"]
+    second = await create_room(bob, "two", 3)
     left = await bob.wait_for(lambda m: m.get("msg") == "left")
     assert left["room"] == first
     freed = await until_state(ann, lambda s: s["event"] == {"type": "leave", "seat": 1})
@@ -105,8 +94,7 @@ async def test_joining_elsewhere_from_a_waiting_room_leaves_it_first(game_server
 async def test_the_lobby_gets_room_list_pushes(game_server):
     ann = await signed_in(game_server, "Ann")
     watcher = await signed_in(game_server, "Walt")
-    room = (await ann.request({"msg": "create", "game": "crazy_eights", "name": "new",
-                               "seats": 2}))["room"]
+    room = await create_room(ann, "new", 2)
     pushed = await watcher.wait_for(
         lambda m: m.get("msg") == "room_list" and "re" not in m and m["rooms"], timeout=3)
     assert pushed["rooms"][0]["id"] == room and pushed["rooms"][0]["status"] == "waiting"

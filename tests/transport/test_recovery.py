@@ -22,7 +22,7 @@ from game_server.storage.db import make_engine
 from game_server.storage.migrate import upgrade
 from game_server.storage.users import UserStore
 
-from sockjs_helpers import check_all, latest_state, play_to_end, until_state
+from sockjs_helpers import check_all, create_room, latest_state, play_to_end, until_state
 
 
 def free_port() -> int:
@@ -103,8 +103,7 @@ async def test_kill_9_mid_game_loses_nothing_anyone_saw(server_process):
     server = server_process
     server.start()
     ann, bob = await connect(server, "Ann"), await connect(server, "Bob")
-    room = (await ann.request({"msg": "create", "game": "crazy_eights", "name": "durable",
-                               "seats": 3}))["room"]
+    room = await create_room(ann, "durable", 3)
     await bob.request({"msg": "join", "room": room})
     await ann.request({"msg": "add_bot"})
     await until_state(ann, lambda s: s["table"]["status"] == "playing")

@@ -11,7 +11,7 @@ from tornado.websocket import websocket_connect
 
 from game_server.client import GameClient
 
-from sockjs_helpers import signed_in, until_state
+from sockjs_helpers import create_room, signed_in, until_state
 
 SESSION = "/sockjs/000/{}"
 
@@ -101,8 +101,7 @@ async def test_fix6_the_iframe_page_loads_the_served_sockjs_client(game_server):
 async def test_upstream_47_on_close_fires_when_a_polling_client_vanishes(game_server_factory):
     server = await game_server_factory(sockjs_settings={"disconnect_delay": 0.2})
     ann = await signed_in(server, "Ann")
-    room = (await ann.request({"msg": "create", "game": "crazy_eights", "name": "t",
-                               "seats": 3}))["room"]
+    room = await create_room(ann, "t", 3)
     _, token = await server.user("Bob")
     path = SESSION.format("vanish1")
     assert (await fetch(server, path + "/xhr", "POST")).body == b"o\n"
