@@ -20,6 +20,14 @@ test in tests/transport/test_sockjs_fixes.py:
    the behaviour around closes rather than reproducing the race.
 6. The iframe page loads sockjs-client from `sockjs_url`, a CDN by default that is unreachable
    for many users: `make_router` points it at the copy the server serves.
+7. Speed, not a defect: `WebSocketTransport.send_frame` writes a WebSocket frame built once
+   per message (for all its recipients) straight to the socket when nothing else is waiting
+   to be sent on it. Tornado's `write_message` builds the frame per recipient and makes a
+   future and a task for every write, which was a fifth of the event loop's time under load
+   (docs/performance.md). What the socket does not take at once goes to the stream's own
+   buffer, so bytes stay in order; compressed, TLS or closing connections take the stock path.
+   It reads two IOStream attributes (`socket`, `writing()`) and the protocol's `_compressor`,
+   which is why Tornado is pinned to 6.6.
 """
 
 from __future__ import annotations
@@ -28,11 +36,13 @@ import html
 import json
 import logging
 import re
+import struct
 from typing import Any, Callable
 from urllib.parse import unquote_plus
 
 from sockjs.tornado import SockJSRouter, proto, transports
 from sockjs.tornado.transports import htmlfile, jsonp, websocket, xhr
+from tornado.iostream import IOStream, StreamClosedError
 from tornado.websocket import WebSocketClosedError
 
 log = logging.getLogger(__name__)
@@ -59,8 +69,47 @@ def _decode_frame(session: Any, data: str) -> list | None:
     return messages if isinstance(messages, list) else [messages]
 
 
+def websocket_frame(payload: bytes) -> bytes:
+    """An unmasked, uncompressed, final WebSocket text frame (RFC 6455 5.2) holding `payload`."""
+    size = len(payload)
+    if size < 126:
+        return bytes((0x81, size)) + payload
+    if size <= 0xFFFF:
+        return struct.pack("!BBH", 0x81, 126, size) + payload
+    return struct.pack("!BBQ", 0x81, 127, size) + payload
+
+
 class WebSocketTransport(websocket.WebSocketTransport):
-    """Fixes 1 and 5."""
+    """Fixes 1, 5 and 7."""
+
+    def send_frame(self, frame: bytes) -> bool:
+        """Send a whole WebSocket frame from `websocket_frame` (fix 7).
+
+        Returns False, having sent nothing, when this connection needs the stock path
+        (`send_pack`): compression negotiated, TLS, or the connection closing or closed.
+        """
+        protocol = self.ws_connection
+        if protocol is None or protocol.is_closing() or protocol._compressor is not None:
+            return False
+        stream = protocol.stream
+        if type(stream) is not IOStream or stream.closed():
+            return False
+        if not stream.writing():
+            try:
+                sent = stream.socket.send(frame)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError:
+                # Reset or broken: the stock path lets Tornado close the stream its own way.
+                return False
+            if sent == len(frame):
+                return True
+            frame = frame[sent:]
+        try:
+            stream.write(frame)
+        except StreamClosedError:
+            self._write_failed()
+        return True
 
     def on_message(self, message: Any) -> None:
         # SockJS ignores empty frames.
@@ -76,10 +125,14 @@ class WebSocketTransport(websocket.WebSocketTransport):
         try:
             self.write_message(message, binary)
         except (IOError, WebSocketClosedError):
-            session = self.session
-            if session is not None:
-                session.stop_heartbeat()
-            self.server.io_loop.add_callback(self.on_close)
+            self._write_failed()
+
+    def _write_failed(self) -> None:
+        # Fix 5: stop the heartbeat and close the session once, from the loop.
+        session = self.session
+        if session is not None:
+            session.stop_heartbeat()
+        self.server.io_loop.add_callback(self.on_close)
 
 
 class XhrSendHandler(xhr.XhrSendHandler):

@@ -115,3 +115,39 @@ async def test_upstream_47_on_close_fires_when_a_polling_client_vanishes(game_se
                              timeout=5)
     assert gone["table"]["seats"][1]["connected"] is False
     await ann.close()
+
+
+def _connection_of(server, name: str):
+    (peer,) = [p for p in server.hub.peers if p.user is not None and p.user.name == name]
+    return peer, peer._send.__self__
+
+
+async def test_fix7_websocket_frames_go_straight_to_the_socket(game_server):
+    client = await signed_in(game_server, "Ann")
+    peer, connection = _connection_of(game_server, "Ann")
+    stream = connection.session.handler.ws_connection.stream
+    peer.send(json.dumps({"msg": "note", "text": "é ✓ \u2028"}, ensure_ascii=False))
+    # Written by the socket call itself: Tornado's stream holds nothing and made no future.
+    assert not stream.writing() and not stream._write_futures
+    note = await client.wait_for(lambda m: m.get("msg") == "note")
+    assert note["text"] == "é ✓ \u2028"
+    await client.close()
+
+
+async def test_fix7_what_the_socket_cannot_take_follows_in_order(game_server):
+    client = await signed_in(game_server, "Ann")
+    peer, connection = _connection_of(game_server, "Ann")
+    stream = connection.session.handler.ws_connection.stream
+    # 30 MB in one go, more than any socket buffer: the client cannot read in between, so
+    # later frames are partly sent and the rest must wait in Tornado's buffer, in order.
+    sizes = [70_000 + n for n in range(450)]
+    for n, size in enumerate(sizes):
+        peer.send(json.dumps({"msg": "note", "n": n, "pad": "x" * size}))
+    assert stream.writing(), "the burst never filled the socket: the fallback was not used"
+    peer.send(json.dumps({"msg": "note", "n": len(sizes), "pad": ""}))
+    await client.wait_for(lambda m: m.get("msg") == "note" and m["n"] == len(sizes))
+    notes = [m for m in client.received if m.get("msg") == "note"]
+    assert [m["n"] for m in notes] == list(range(len(sizes) + 1))
+    assert [len(m["pad"]) for m in notes[:-1]] == sizes
+    await client.close()
+
