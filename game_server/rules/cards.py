@@ -166,6 +166,11 @@ class Card:
             raise TypeError(f"rank must be a Rank, not {self.rank!r}")
         if not isinstance(self.suit, Suit):
             raise TypeError(f"suit must be a Suit, not {self.suit!r}")
+        # Worked out once: every view of every change spells out cards by code and sorts
+        # hands by index, and the Enum lookups behind both were a few percent of the
+        # server's time under load (docs/performance.md).
+        object.__setattr__(self, "_code", _RANK_CHARS[self.rank] + self.suit.value)
+        object.__setattr__(self, "_index", self.suit._order * 13 + self.rank - 2)
 
     @classmethod
     def from_str(cls, text: str) -> Card:
@@ -192,15 +197,15 @@ class Card:
         >>> Card.from_str("2C").index, Card.from_str("AC").index, Card.from_str("2D").index
         (0, 12, 13)
         """
-        return self.suit._order * 13 + self.rank - 2
+        return self._index
 
     def __hash__(self) -> int:
         # Equal cards have equal indexes; this avoids the slow Enum.__hash__ (cards are hashed
         # a lot).
-        return self.suit._order * 13 + self.rank
+        return self._index
 
     def __str__(self) -> str:
-        return self.rank.char + self.suit.value
+        return self._code
 
     def __repr__(self) -> str:
         return f"Card.from_str('{self}')"
