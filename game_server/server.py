@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 SWITCH_INTERVAL = 0.0005
 #: Net new container objects between two young garbage collections (stock: 700).
 GC_YOUNG_THRESHOLD = 10_000
+#: Connections the kernel may hold waiting for accept() (Tornado's default: 128; Linux caps
+#: it at net.core.somaxconn). With 128, a burst of connects overflowed the queue and clients
+#: waited out SYN retransmissions (1, 3, 7, 15 s ...): docs/performance.md, target 5.
+LISTEN_BACKLOG = 4096
 
 
 class DurableLog:
@@ -153,7 +157,7 @@ async def serve(config: Config) -> None:
                  config.server_id)
     tune_gc()
     http = tornado.httpserver.HTTPServer(server.app, xheaders=True)
-    http.listen(config.port)
+    http.listen(config.port, backlog=LISTEN_BACKLOG)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
