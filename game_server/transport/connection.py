@@ -13,7 +13,8 @@ from typing import Any
 from sockjs.tornado import SockJSConnection
 
 from game_server.protocol import Hub, Peer
-from game_server.transport.sockjs_fixes import WebSocketTransport, websocket_frame
+from game_server.transport.lean_websocket import websocket_frame
+from game_server.transport.sockjs_fixes import WebSocketTransport
 
 log = logging.getLogger(__name__)
 
