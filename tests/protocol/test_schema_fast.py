@@ -265,7 +265,9 @@ _GOOD: dict[str, st.SearchStrategy[Any]] = {
     "id": st.one_of(st.text(min_size=1, max_size=64), st.integers()),
     "token": st.text(min_size=1, max_size=1024),
     "game": st.just("crazy_eights"),
-    "name": st.text(min_size=1, max_size=40),
+    # A room name needs a character that is not a space somewhere.
+    "name": st.tuples(st.text(max_size=20), st.sampled_from("Ab7é"), st.text(max_size=19))
+              .map("".join),
     "seats": st.integers(2, 7),
     "room": st.from_regex(r"[A-Za-z0-9_-]{6,32}", fullmatch=True),
     "as": st.sampled_from(["player", "spectator"]),
