@@ -185,8 +185,11 @@ async def _start_game(port: int, clients: int, cpu: int | None, database_url: st
     user_ids = await asyncio.get_running_loop().run_in_executor(
         None, prepare_users, url, clients)
     keyring = tokens.parse_keys(keys)
+    # A server id of its own per run: on a database kept from an earlier run (--database-url)
+    # the new server must not recover that run's rooms, in which the same bench users sit.
+    server_id = f"bench-{os.getpid()}-{int(time.time())}"
     env = {**os.environ, "GAME_DATABASE_URL": url, "GAME_TOKEN_KEYS": keys,
-           "GAME_SERVER_ID": "bench", "GAME_BOT_DELAY": "0.6", "GAME_GRACE_SECONDS": "60",
+           "GAME_SERVER_ID": server_id, "GAME_BOT_DELAY": "0.6", "GAME_GRACE_SECONDS": "60",
            **extra_env}
     game_server = shutil.which("game-server", path=str(Path(sys.executable).parent)) \
         or "game-server"
