@@ -111,6 +111,23 @@ async def signed_in_raw(server, session: str, name: str = "Ann") -> RawClient:
     return client
 
 
+async def close_frame(client: RawClient) -> bytes:
+    """The payload of the next WebSocket close frame (SockJS frames before it skipped)."""
+    opcode, payload = await client.read_frame()
+    while opcode != CLOSE:
+        opcode, payload = await client.read_frame()
+    return payload
+
+
+async def all_gone(server) -> bool:
+    """True once the hub has no connection left (waits up to a second)."""
+    for _ in range(100):
+        if not server.hub.peers:
+            return True
+        await asyncio.sleep(0.01)
+    return False
+
+
 def room_lists(*ids: int) -> bytes:
     return sockjs(*({"msg": "room_list", "id": n} for n in ids))
 
@@ -169,10 +186,7 @@ async def test_a_close_frame_is_echoed_and_the_player_leaves(game_server):
     client = await signed_in_raw(game_server, "lean5")
     assert any(p.user is not None for p in game_server.hub.peers)
     await client.send(frame(CLOSE, struct.pack("!H", 1000)))
-    opcode, payload = await client.read_frame()
-    while opcode != CLOSE:  # a SockJS close frame may come first
-        opcode, payload = await client.read_frame()
-    assert payload[:2] == struct.pack("!H", 1000)
+    assert (await close_frame(client))[:2] == struct.pack("!H", 1000)
     for _ in range(100):
         if not any(p.user is not None for p in game_server.hub.peers):
             break
@@ -185,11 +199,7 @@ async def test_a_dropped_connection_is_noticed(game_server):
     client = await signed_in_raw(game_server, "lean6")
     client.writer.transport.abort()
     client.close()
-    for _ in range(100):
-        if not game_server.hub.peers:
-            break
-        await asyncio.sleep(0.01)
-    assert not game_server.hub.peers
+    assert await all_gone(game_server)
 
 
 async def test_a_message_over_the_size_limit_is_refused_before_it_is_read(game_server):
@@ -198,10 +208,7 @@ async def test_a_message_over_the_size_limit_is_refused_before_it_is_read(game_s
     limit = 10 * 1024 * 1024  # Tornado's default max_message_size
     head = bytes([0x81, 0x80 | 127]) + struct.pack("!Q", limit + 1) + os.urandom(4)
     await client.send(head)
-    opcode, payload = await client.read_frame()
-    while opcode != CLOSE:
-        opcode, payload = await client.read_frame()
-    assert payload[:2] == struct.pack("!H", 1009)
+    assert (await close_frame(client))[:2] == struct.pack("!H", 1009)
     assert await client.closed()
     client.close()
 
@@ -218,11 +225,7 @@ async def test_a_protocol_violation_drops_the_connection(game_server, bad):
     await client.send(bad)
     assert await client.closed()
     client.close()
-    for _ in range(100):
-        if not game_server.hub.peers:
-            break
-        await asyncio.sleep(0.01)
-    assert not game_server.hub.peers
+    assert await all_gone(game_server)
 
 
 def test_server_frames_use_the_shortest_length_encoding():
