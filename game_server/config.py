@@ -29,6 +29,7 @@ ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
     ("GAME_BOT_DELAY", "0.6", "seconds a bot waits before it moves"),
     ("GAME_GRACE_SECONDS", "60", "seconds a disconnected player's seat is kept before a bot "
      "takes over"),
+    ("GAME_METRICS", "on", "on: count and serve Prometheus metrics at /metrics; off: neither"),
 )
 
 
@@ -44,6 +45,7 @@ class Config:
     server_id: str = field(default_factory=socket.gethostname)
     bot_delay: float = 0.6
     grace_seconds: float = 60.0
+    metrics: bool = True
     dev: bool = False
 
     @classmethod
@@ -63,6 +65,7 @@ class Config:
             server_id=env.get("GAME_SERVER_ID") or default.server_id,
             bot_delay=_number(env, "GAME_BOT_DELAY", float, default.bot_delay),
             grace_seconds=_number(env, "GAME_GRACE_SECONDS", float, default.grace_seconds),
+            metrics=_switch(env, "GAME_METRICS", default.metrics),
             dev=dev,
         )
 
@@ -78,6 +81,19 @@ def _number(env, name: str, kind: type, default):
     if value < 0:
         raise ConfigError(f"{name} must not be negative, not {text!r}")
     return value
+
+
+_SWITCH = {"on": True, "1": True, "true": True, "yes": True,
+           "off": False, "0": False, "false": False, "no": False}
+
+
+def _switch(env, name: str, default: bool) -> bool:
+    text = env.get(name, "").strip().lower()
+    if not text:
+        return default
+    if text not in _SWITCH:
+        raise ConfigError(f"{name} must be on or off, not {text!r}")
+    return _SWITCH[text]
 
 
 def dev_token_keys(directory: Path | None = None) -> str:

@@ -108,7 +108,7 @@ def build(config: Config, sockjs_settings: dict[str, Any] | None = None) -> Serv
         user = await users.get(user_id)
         return Player(user.id, user.name) if user is not None else None
 
-    metrics = Metrics()
+    metrics = Metrics() if config.metrics else None
     hub = Hub(read_token=lambda token: tokens.read_token(keyring, token),
               load_user=load_user, move_log=DurableLog(move_log), metrics=metrics,
               settings=HubSettings(server_id=config.server_id, bot_delay=config.bot_delay,
@@ -121,8 +121,9 @@ def build(config: Config, sockjs_settings: dict[str, Any] | None = None) -> Serv
 
         dev_login = DevLogin(login=login,
                              issue_token=lambda user_id: tokens.issue_token(keyring, user_id))
-    metrics.watch(rooms=lambda: [table.status.value for table in hub.lobby],
-                  send_queues=hub.send_queues, commits=lambda: move_log.stats)
+    if metrics is not None:
+        metrics.watch(rooms=lambda: [table.status.value for table in hub.lobby],
+                      send_queues=hub.send_queues, commits=lambda: move_log.stats)
     app = make_app(hub, dev_login=dev_login, sockjs_settings=sockjs_settings,
                    history=GameHistory(engine), metrics=metrics)
     return Server(config, hub, app, users, keyring, move_log, engine)

@@ -91,3 +91,15 @@ async def test_metrics_count_connections_moves_errors_and_commits(game_server):
     assert values["game_commits_total"] >= 1
     assert values["game_state_messages_total"] >= moves
     await ann.close()
+
+
+async def test_with_metrics_off_there_is_no_metrics_page_and_play_goes_on(game_server_factory):
+    from sockjs_helpers import create_room, play_to_end, signed_in
+
+    server = await game_server_factory(metrics=False)
+    assert (await get(server, "/metrics")).code == 404
+    ann = await signed_in(server, "Ann")
+    room = await create_room(ann, "quiet", 2)
+    await ann.request({"msg": "add_bot"})
+    await play_to_end([ann], room)
+    await ann.close()
