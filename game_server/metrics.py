@@ -1,8 +1,7 @@
 """Prometheus metrics: what an operator watches on `/metrics`.
 
 The protocol layer calls the few methods of `Metrics` (or of protocol.hub's `NoMetrics`, which
-does nothing)
-on its hot path; each is a dictionary lookup and an addition. Gauges that would cost something
+does nothing) on its hot path; each is a dictionary lookup and an addition. Gauges that would cost something
 to keep up to date (rooms by status, send queues, the move log's commits) are computed only
 when Prometheus scrapes.
 

@@ -169,7 +169,7 @@ class Card:
         # Worked out once: every view of every change spells out cards by code and sorts
         # hands by index, and the Enum lookups behind both were a few percent of the
         # server's time under load (docs/performance.md).
-        object.__setattr__(self, "_code", _RANK_CHARS[self.rank] + self.suit.value)
+        object.__setattr__(self, "_code", self.rank.char + self.suit.value)
         object.__setattr__(self, "_index", self.suit._order * 13 + self.rank - 2)
 
     @classmethod

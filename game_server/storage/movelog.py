@@ -287,14 +287,16 @@ class MoveLog:
 
     # --- the writer thread -------------------------------------------------------------
 
-    def _drop_connection(self) -> None:
+    def _drop_connection(self, broken: bool = True) -> None:
+        """Let go of the writer's connection; a `broken` one is not returned to the pool."""
         connection, self._connection = self._connection, None
         if connection is not None:
             try:
-                connection.invalidate()
+                if broken:
+                    connection.invalidate()
                 connection.close()
             except Exception:  # noqa: BLE001 - it is being thrown away
-                log.debug("move log: closing a broken connection failed", exc_info=True)
+                log.debug("move log: closing the writer's connection failed", exc_info=True)
 
     def _run(self) -> None:
         while True:
@@ -304,9 +306,7 @@ class MoveLog:
                 batch, self._queue = self._queue, []
                 self._signalled = False
                 if not batch and self._closing:
-                    if self._connection is not None:
-                        self._connection.close()
-                        self._connection = None
+                    self._drop_connection(broken=False)
                     return
             if batch:
                 self._write(batch)

@@ -69,30 +69,37 @@ class GameConnection(SockJSConnection):
             session.close(code, reason)
 
 
-_last: list[Any] = [None, None]
+class _LastMessage:
+    """What the last message sent becomes on the wire, made once for all its recipients.
+
+    The hub sends the same text object to every member who shares a view, one after the other,
+    so remembering the last one saves escaping (and framing) it again for each.
+    """
+
+    text: str | None = None
+    escaped: str = ""  # the text as a JSON string, for a SockJS `a[...]` frame
+    frame: bytes | None = None  # the WebSocket frame of `a[<escaped>]`, made when first asked
+
+    def of(self, text: str) -> _LastMessage:
+        if self.text is not text:
+            self.text, self.escaped, self.frame = text, json.dumps(text), None
+        return self
+
+
+_last = _LastMessage()
 
 
 def _sockjs_string(text: str) -> str:
-    """`text` as a JSON string for a SockJS frame, made once for all recipients of a message.
-
-    The hub sends the same text object to every member who shares a view, one after the other,
-    so remembering the last one saves escaping it again for each.
-    """
-    if _last[0] is not text:
-        _last[0], _last[1] = text, json.dumps(text)
-    return _last[1]
-
-
-_last_frame: list[Any] = [None, None]
+    """`text` as a JSON string for a SockJS frame."""
+    return _last.of(text).escaped
 
 
 def _frame(text: str) -> bytes:
-    """The WebSocket frame of a SockJS message frame `a["..."]` holding `text`, made once for
-    all recipients of a message (as `_sockjs_string`)."""
-    if _last_frame[0] is not text:
-        payload = b"a[" + _sockjs_string(text).encode("utf-8") + b"]"
-        _last_frame[0], _last_frame[1] = text, websocket_frame(payload)
-    return _last_frame[1]
+    """The WebSocket frame of the SockJS message frame `a["..."]` holding `text`."""
+    last = _last.of(text)
+    if last.frame is None:
+        last.frame = websocket_frame(b"a[" + last.escaped.encode("utf-8") + b"]")
+    return last.frame
 
 
 def connection_class(hub: Hub) -> type[GameConnection]:

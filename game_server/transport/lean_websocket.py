@@ -68,11 +68,9 @@ class LeanProtocol(WebSocketProtocol13):
     def _on_read(self, future: Future[bytes]) -> None:
         try:
             data = future.result()
-        except StreamClosedError:
-            self._lost()
-            return
-        except BaseException:  # noqa: BLE001 - cancelled at shutdown, or a Tornado bug
-            log.debug("websocket read failed", exc_info=True)
+        except BaseException as error:  # noqa: BLE001 - closed, cancelled at shutdown, a bug
+            if not isinstance(error, StreamClosedError):
+                log.debug("websocket read failed", exc_info=True)
             self._lost()
             return
         self._wire_bytes_in += len(data)

@@ -35,6 +35,12 @@ async def start_duel(server) -> tuple[GameClient, GameClient, str]:
     return ann, bob, room
 
 
+def connection_of(server, name: str) -> tuple[Any, Any]:
+    """The hub's peer of the one connection signed in as `name`, and its SockJS connection."""
+    (peer,) = [p for p in server.hub.peers if p.user is not None and p.user.name == name]
+    return peer, peer._send.__self__
+
+
 def check_all(client: GameClient) -> None:
     """Every message the client received matches its server-to-client schema."""
     for message in client.received:

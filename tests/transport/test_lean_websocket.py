@@ -17,6 +17,8 @@ import pytest
 
 from game_server.transport.lean_websocket import LeanProtocol, websocket_frame
 
+from sockjs_helpers import connection_of
+
 TEXT, CONTINUATION, CLOSE, PING, PONG = 0x1, 0x0, 0x8, 0x9, 0xA
 
 
@@ -134,8 +136,8 @@ def room_lists(*ids: int) -> bytes:
 
 async def test_the_server_uses_the_lean_reader(game_server):
     client = await signed_in_raw(game_server, "lean0")
-    (peer,) = [p for p in game_server.hub.peers if p.user is not None]
-    assert isinstance(peer._send.__self__.session.handler.ws_connection, LeanProtocol)
+    _, connection = connection_of(game_server, "Ann")
+    assert isinstance(connection.session.handler.ws_connection, LeanProtocol)
     client.close()
 
 

@@ -11,7 +11,7 @@ from tornado.websocket import websocket_connect
 
 from game_server.client import GameClient
 
-from sockjs_helpers import create_room, signed_in, until_state
+from sockjs_helpers import connection_of, create_room, signed_in, until_state
 
 SESSION = "/sockjs/000/{}"
 
@@ -117,14 +117,9 @@ async def test_upstream_47_on_close_fires_when_a_polling_client_vanishes(game_se
     await ann.close()
 
 
-def _connection_of(server, name: str):
-    (peer,) = [p for p in server.hub.peers if p.user is not None and p.user.name == name]
-    return peer, peer._send.__self__
-
-
 async def test_fix7_websocket_frames_go_straight_to_the_socket(game_server):
     client = await signed_in(game_server, "Ann")
-    peer, connection = _connection_of(game_server, "Ann")
+    peer, connection = connection_of(game_server, "Ann")
     stream = connection.session.handler.ws_connection.stream
     peer.send(json.dumps({"msg": "note", "text": "é ✓ \u2028"}, ensure_ascii=False))
     # Written by the socket call itself: Tornado's stream holds nothing and made no future.
@@ -136,7 +131,7 @@ async def test_fix7_websocket_frames_go_straight_to_the_socket(game_server):
 
 async def test_fix7_what_the_socket_cannot_take_follows_in_order(game_server):
     client = await signed_in(game_server, "Ann")
-    peer, connection = _connection_of(game_server, "Ann")
+    peer, connection = connection_of(game_server, "Ann")
     stream = connection.session.handler.ws_connection.stream
     # 30 MB in one go, more than any socket buffer: the client cannot read in between, so
     # later frames are partly sent and the rest must wait in Tornado's buffer, in order.
