@@ -1,4 +1,4 @@
-"""A small asyncio client for protocol v1 over SockJS WebSocket.
+"""A small asyncio client for protocol 2 over SockJS (WebSocket, xhr-streaming, xhr-polling).
 
 The tests, the load tools and your own scripts use it:
 
@@ -13,7 +13,9 @@ The tests, the load tools and your own scripts use it:
 `client.received`, and `next_message` / `wait_for` read them in order.
 
 Run `python -m game_server.client --name Ann` to sign in on a `--dev` server and play one game
-of Crazy Eights against two bots, printing what happens.
+of Crazy Eights against bots, printing what happens; `--game hearts` plays a Hearts match.
+The moves are chosen by the game's rules module from what the player sees
+(`Game.move_from_view`), so the client knows no game of its own.
 """
 
 from __future__ import annotations
@@ -30,6 +32,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.websocket import WebSocketClientConnection, websocket_connect
+
+from game_server.rules import GAMES
+
+#: The protocol version this client speaks (docs/protocol.md).
+PROTOCOL = 2
 
 Message = dict[str, Any]
 
@@ -266,7 +273,7 @@ class GameClient:
 
     async def auth(self, token: str) -> Message:
         """Authenticate; returns the `welcome` message."""
-        return await self.request({"msg": "auth", "token": token})
+        return await self.request({"msg": "auth", "protocol": PROTOCOL, "token": token})
 
     # --- receiving -----------------------------------------------------------------------
 
@@ -346,40 +353,29 @@ class GameClient:
 
 # --- a simple player, for the command line and for load tools ------------------------------
 
-def playable(card: str, table: Message) -> bool:
-    """Whether `card` may be put on the pile shown in `table` (Crazy Eights)."""
-    if card[0] == "8":
-        return True
-    top = table["pile"][-1]
-    return card[1] == table["suit"] or card[0] == top[0]
+def choose(table: Message) -> Message | None:
+    """The `move` message a simple player sends now, from its view `table` (any game: the
+    game's rules module chooses, `Game.move_from_view`); None when it has nothing to do."""
+    if table["status"] != "playing" or table["you"] not in table["to_act"]:
+        return None
+    move = GAMES[table["game"]].move_from_view(table["game_state"])
+    return {"msg": "move", "move": move} if move is not None else None
 
 
-def choose(table: Message) -> Message:
-    """A legal move for the player whose view `table` is: a matching card, else take."""
-    hand = table["hand"]
-    plain = [card for card in hand if card[0] != "8" and playable(card, table)]
-    if plain:
-        return {"msg": "put", "card": plain[0]}
-    eights = [card for card in hand if card[0] == "8"]
-    if eights:
-        suits = [card[1] for card in hand if card[0] != "8"] or ["S"]
-        return {"msg": "put", "card": eights[0], "suit": max(set(suits), key=suits.count)}
-    return {"msg": "take"}
-
-
-async def play_against_bots(base_url: str, name: str, bots: int = 2,
+async def play_against_bots(base_url: str, name: str, bots: int = 2, game: str = "crazy_eights",
                             out: Callable[[str], None] = print) -> Message:
-    """Sign in, create a room, add bots, start and play until the game ends."""
+    """Sign in, create a room of `game`, add bots (the room starts when its last seat is
+    taken) and play until the game ends."""
     token, user = await dev_login(base_url, name)
     async with await GameClient.connect(base_url) as client:
         await client.auth(token)
         out(f"signed in as {user['name']} (id {user['id']})")
-        state = await client.request({"msg": "create", "game": "crazy_eights",
+        state = await client.request({"msg": "create", "game": game,
                                       "name": f"{name}'s table", "seats": bots + 1})
         for _ in range(bots):
             state = await client.request({"msg": "add_bot"})
         room = state["room"]
-        out(f"room {room}: playing against {bots} bots")
+        out(f"room {room}: playing {GAMES[game].title} against {bots} bots")
         while True:
             state = await client.wait_for(lambda m: m.get("msg") == "state", 60)
             # Act on the newest state only: older ones are history by now.
@@ -388,12 +384,18 @@ async def play_against_bots(base_url: str, name: str, bots: int = 2,
                     state = message
             table = state["table"]
             if table["status"] == "finished":
-                out(f"game over: seat {table['winner']} won; scores {table['scores']}")
+                result = table["result"]
+                names = {entry["seat"]: entry["user"]["name"]
+                         for entry in table["seats"] if entry is not None}
+                scores = ", ".join(f"{names[seat]} {score}"
+                                   for seat, score in enumerate(result["scores"])
+                                   if score is not None)
+                out(f"game over: {names[result['winner']]} (seat {result['winner']}) won; "
+                    f"scores: {scores}")
                 return state
-            if table["status"] == "playing" and table["turn"] == table["you"]:
-                move = choose(table)
-                out(f"hand {' '.join(table['hand'])} | top {table['pile'][-1]} "
-                    f"suit {table['suit']} -> {move['msg']} {move.get('card', '')}")
+            move = choose(table)
+            if move is not None:
+                out(f"seat {table['you']} -> {json.dumps(move['move'])}")
                 await client.request(move)
 
 
@@ -401,9 +403,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Play a game against bots on a --dev server.")
     parser.add_argument("--url", default="http://localhost:8080")
     parser.add_argument("--name", default="Player")
-    parser.add_argument("--bots", type=int, default=2, choices=range(1, 7))
+    parser.add_argument("--game", default="crazy_eights", choices=sorted(GAMES))
+    parser.add_argument("--bots", type=int, default=None, choices=range(1, 10),
+                        help="bots to play against (default: fill the game's usual room)")
     args = parser.parse_args(argv)
-    asyncio.run(play_against_bots(args.url, args.name, args.bots))
+    bots = args.bots if args.bots is not None else GAMES[args.game].DEFAULT_SEATS - 1
+    asyncio.run(play_against_bots(args.url, args.name, bots, args.game))
     return 0
 
 

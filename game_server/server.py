@@ -22,9 +22,9 @@ from game_server.metrics import Metrics
 from game_server.protocol import Hub, HubSettings
 from game_server.storage.db import make_engine
 from game_server.storage.history import GameHistory
-from game_server.storage.movelog import MoveLog, RoomInfo
+from game_server.storage.movelog import MoveLog
 from game_server.storage.users import AsyncUserStore, UserStore
-from game_server.tables import Action, Player, Table
+from game_server.tables import Player, Table
 from game_server.transport.app import DevLogin, make_app
 
 log = logging.getLogger(__name__)
@@ -37,19 +37,6 @@ GC_YOUNG_THRESHOLD = 10_000
 #: it at net.core.somaxconn). With 128, a burst of connects overflowed the queue and clients
 #: waited out SYN retransmissions (1, 3, 7, 15 s ...): docs/performance.md, target 5.
 LISTEN_BACKLOG = 4096
-
-
-class DurableLog:
-    """The hub's move log, kept in the database by `MoveLog` (committed before it is seen)."""
-
-    def __init__(self, move_log: MoveLog) -> None:
-        self.move_log = move_log
-
-    def record(self, table: Table, actions: list[Action]):
-        return self.move_log.record(RoomInfo.of(table), actions)
-
-    def close_room(self, table: Table):
-        return self.move_log.close_room(table.id)
 
 
 @dataclass
@@ -110,7 +97,7 @@ def build(config: Config, sockjs_settings: dict[str, Any] | None = None) -> Serv
 
     metrics = Metrics() if config.metrics else None
     hub = Hub(read_token=lambda token: tokens.read_token(keyring, token),
-              load_user=load_user, move_log=DurableLog(move_log), metrics=metrics,
+              load_user=load_user, move_log=move_log, metrics=metrics,
               settings=HubSettings(server_id=config.server_id, bot_delay=config.bot_delay,
                                    grace_seconds=config.grace_seconds))
     dev_login = None

@@ -15,15 +15,14 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any, Callable
 
-import orjson
-
+from game_server.protocol.delivery import encode
 from game_server.protocol.errors import ProtocolError
 from game_server.protocol.ratelimit import RateLimit
-from game_server.protocol.schema import SchemaViolation, check_client
+from game_server.protocol.schema import SchemaViolation, check_client, check_move
 
 if TYPE_CHECKING:
     from game_server.protocol.hub import Hub
-    from game_server.tables import Player, Table
+    from game_server.tables import Player
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +34,12 @@ CLOSE_INVALID_TOKENS = (4001, "Too many invalid tokens")
 CLOSE_FLOOD = (4002, "Too many messages")
 
 
-def encode(message: dict[str, Any]) -> str:
-    """A message as compact JSON text (orjson: several times faster than the json module)."""
-    return orjson.dumps(message).decode("utf-8")
+#: The protocol version this server speaks; `auth` must name it.
+PROTOCOL = 2
+_OLD_PROTOCOL = (
+    "This server speaks protocol 2 (docs/protocol.md): send {\"msg\": \"auth\", "
+    "\"protocol\": 2, \"token\": ...}. Protocol 1 clients need the changes listed there "
+    "under 'From protocol 1 to 2'.")
 
 
 def request_id(message: Any) -> str | int | None:
@@ -83,14 +85,13 @@ def _is_unicode(message: Any) -> bool:
 class Peer:
     """A connected client. Its `user` is set once `auth` succeeds."""
 
-    def __init__(self, hub: "Hub", send: Callable[[str], None],
+    def __init__(self, hub: "Hub", id: int, send: Callable[[str], None],
                  close: Callable[[int, str], None], transport: str = "") -> None:
         self.hub = hub
+        #: The connection's number in the room engine.
+        self.id = id
         self.transport = transport
         self.user: Player | None = None
-        #: The room this connection is in, and whether as a player (else a spectator).
-        self.room: Table | None = None
-        self.playing = False
         self.closed = False
         self._send = send
         self._close = close
@@ -205,16 +206,30 @@ class Peer:
             except SchemaViolation as violation:
                 raise ProtocolError("bad_message", str(violation)) from None
             kind = message["msg"]
+            if kind == "auth" and message.get("protocol") != PROTOCOL:
+                raise ProtocolError("bad_message", _OLD_PROTOCOL)
             if kind != "auth" and self.user is None:
                 raise ProtocolError("auth_required")
+            if kind == "move":
+                self._check_move(message["move"])
             re = request_id(message)
-            started = time.perf_counter() if kind in ("put", "take") else None
+            started = time.perf_counter() if kind == "move" else None
             self._run(self.hub.handle(self, kind, message, re), re, started)
         except ProtocolError as error:
             self.error(error, request_id(message))
         except Exception:
             log.exception("internal error handling a message from %r", self)
             self.error(ProtocolError("internal"), request_id(message))
+
+    def _check_move(self, move: Any) -> None:
+        """A move's payload must match the schema of the game played in this room (without a
+        room, the engine answers `not_in_room`)."""
+        game = self.hub.game_of(self)
+        if game is not None:
+            try:
+                check_move(game, move)
+            except SchemaViolation as violation:
+                raise ProtocolError("bad_message", str(violation)) from None
 
     def _run(self, handler: Any, re: str | int | None, started: float | None) -> None:
         """Run a handler's coroutine; later messages of this connection wait for it."""

@@ -40,7 +40,9 @@ __all__ = [
     "SCHEMA_DIR",
     "SchemaViolation",
     "check_client",
+    "check_move",
     "check_server",
+    "game_schema",
 ]
 
 #: The top-level `schema/` folder of the repository (this file is game_server/protocol/schema.py).
@@ -128,17 +130,22 @@ def _load(directory: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         for uri, contents in documents.items()
     ).crawl()
 
-    found: dict[str, dict[str, Any]] = {"client": {}, "server": {}}
+    found: dict[str, dict[str, Any]] = {"client": {}, "server": {}, "games": {}}
     for uri, contents in documents.items():
         direction, _, file_name = uri.removeprefix(SCHEMA_BASE).partition("/")
         if direction not in found:
             continue  # defs.json: definitions only, not a message.
         name = file_name.removesuffix(".json")
+        if direction == "games":
+            # games/<game>/<part>.json: a game's move, view or event payload.
+            found["games"][name] = _Validator(_bundle(contents, registry.resolver(uri)),
+                                              registry=registry)
+            continue
         if contents.get("properties", {}).get("msg") != {"const": name}:
             raise ValueError(f"{uri}: properties.msg must be {{'const': {name!r}}}")
         bundled = _bundle(contents, registry.resolver(uri))
         found[direction][name] = _Validator(bundled, registry=registry)
-    return found["client"], found["server"]
+    return found["client"], found["server"], found["games"]
 
 
 def _bundle(node: Any, resolver: Any, depth: int = 0) -> Any:
@@ -166,7 +173,7 @@ def _bundle(node: Any, resolver: Any, depth: int = 0) -> Any:
     return {**copied, "allOf": [target, *copied.get("allOf", [])]} if copied else target
 
 
-_CLIENT, _SERVER = _load(SCHEMA_DIR)
+_CLIENT, _SERVER, _GAMES = _load(SCHEMA_DIR)
 
 #: Names of the messages a client may send.
 CLIENT_TYPES: frozenset[str] = frozenset(_CLIENT)
@@ -282,13 +289,53 @@ def _accepted_fast(message: dict[Any, Any]) -> bool:
     return True
 
 
+def check_move(game: str, move: object) -> None:
+    """Check a move's payload (the `move` of a `move` message) against the schema of the game
+    played in the sender's room, ``schema/games/<game>/move.json``.
+
+    Raises:
+        SchemaViolation: the payload breaks the game's schema; the field path starts with
+            ``move``.
+    """
+    _check_part(game, "move", move, ["move"])
+
+
 def check_server(message: object) -> None:
-    """Check a message the server is about to send against its schema.
+    """Check a message the server is about to send against its schema; for a `state`, also
+    its game's payloads against the game's schemas (``view.json`` for `table.game_state`,
+    ``event.json`` for a move event's `move`).
 
     Raises:
         SchemaViolation: as for `check_client`.
     """
     _check(message, _SERVER)
+    if message.get("msg") == "state":
+        table = message["table"]
+        if table.get("game_state") is not None:
+            _check_part(table["game"], "view", table["game_state"], ["table", "game_state"])
+        event = message.get("event")
+        if event is not None and event.get("type") == "move":
+            _check_part(table["game"], "event", event["move"], ["event", "move"])
+
+
+def game_schema(game: str, part: str) -> dict[str, Any]:
+    """The inlined schema of one of a game's payloads ("move", "view" or "event").
+
+    Raises:
+        KeyError: the game has no such schema file.
+    """
+    return _GAMES[f"{game}/{part}"].schema
+
+
+def _check_part(game: str, part: str, value: object, path: list[str | int]) -> None:
+    validator = _GAMES.get(f"{game}/{part}")
+    if validator is None:
+        raise SchemaViolation(f"no {part} schema for the game {_show(game)}")
+    error = best_match(validator.iter_errors(value))
+    if error is not None:
+        error.path.extendleft(reversed(path))
+        field, text = _explain(error)
+        raise SchemaViolation(text, field)
 
 
 def _check(message: object, by_name: Mapping[str, Any]) -> None:

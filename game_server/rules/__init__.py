@@ -1,61 +1,69 @@
-"""The rules layer: pure card-game logic (cards, moves, Crazy Eights, bot strategy).
+"""The rules layer: pure card-game logic, one module per game, and the registry of games.
 
 Nothing here imports outside the standard library, does I/O, reads a clock or uses the global
-`random` module; games take a seed. `GAMES` maps a game's protocol name to its class.
+`random` module; games take a seed. `GAMES` maps a game's protocol name to its class; adding a
+game is writing its module and adding it to `_REGISTERED` (docs/games.md).
 """
 
 from __future__ import annotations
 
-from .bots import choose_move
 from .cards import FULL_DECK, Card, Rank, Suit
-from .crazy_eights import PILE_SHOWN, CrazyEights
+from .crazy_eights import CrazyEights
 from .game import (
-    ERROR_CODES,
-    PENALTY,
+    RULES_ERROR_CODES,
+    BadMove,
     Game,
     GameFinished,
     IllegalMove,
-    Move,
     NotInHand,
     NotYourTurn,
     Outcome,
-    Put,
     RulesError,
     Step,
-    Take,
-    hand_points,
-    move_from_json,
-    move_to_json,
-    penalty,
 )
+from .hearts import Hearts
 
-#: Games by the name the protocol uses (`create`'s `game` field).
-GAMES: dict[str, type[Game]] = {CrazyEights.name: CrazyEights}
+_REGISTERED: tuple[type[Game], ...] = (CrazyEights, Hearts)
+
+#: Games by the name the protocol uses (`create`'s `game` field), in the order the lobby offers
+#: them.
+GAMES: dict[str, type[Game]] = {game.name: game for game in _REGISTERED}
+
+
+def catalogue() -> list[dict[str, object]]:
+    """The registered games as the protocol lists them (``welcome.games``, ``/config.json``):
+    name, title, the player range and the usual room size."""
+    return [{"name": game.name, "title": game.title, "min": game.MIN_PLAYERS,
+             "max": game.MAX_PLAYERS, "seats": game.DEFAULT_SEATS} for game in _REGISTERED]
+
+
+def game_class(name: str) -> type[Game]:
+    """The game called `name`.
+
+    Raises:
+        KeyError: no game has that name.
+    """
+    return GAMES[name]
+
 
 __all__ = [
-    "ERROR_CODES",
     "FULL_DECK",
     "GAMES",
-    "PENALTY",
-    "PILE_SHOWN",
+    "RULES_ERROR_CODES",
+    "BadMove",
     "Card",
     "CrazyEights",
     "Game",
     "GameFinished",
+    "Hearts",
     "IllegalMove",
-    "Move",
     "NotInHand",
     "NotYourTurn",
     "Outcome",
-    "Put",
     "Rank",
     "RulesError",
     "Step",
     "Suit",
-    "Take",
-    "choose_move",
-    "hand_points",
-    "move_from_json",
-    "move_to_json",
-    "penalty",
+    "catalogue",
+    "game_class",
 ]

@@ -1,123 +1,43 @@
-"""What every card game shares: moves, the record of a move (`Step`), the end (`Outcome`),
-penalty points, the errors a move can raise, and the `Game` base class.
+"""What every card game offers the rest of the server: the `Game` interface, the record of one
+move (`Step`), the end of a game (`Outcome`), and the errors a move can raise.
 
-Part of the pure rules layer: this module imports nothing outside the standard library. It does
-no I/O, reads no clock and never uses the global `random` module; a game gets its randomness
-from a `random.Random(seed)` of its own.
+A game is one module in this package that subclasses `Game` (Crazy Eights in
+`crazy_eights.py`, Hearts in `hearts.py`) and is listed in the registry (`GAMES` in
+`__init__.py`). Like a boardgame.io game, it says how to set up from a seed, which moves it
+accepts and from whom, what a move does, what each player may see, when the game ends and how
+its bot plays. Nothing outside its module names its fields: the table and the protocol pass its
+moves, events and views on as JSON payloads they do not read.
+
+Players are numbered ``0 .. players - 1`` in every call and in every JSON the game writes; the
+table maps them to the seats of a room (a view carries ``players``, the seat of each player).
+
+Part of the pure rules layer: this module imports nothing outside the standard library. A game
+does no I/O, reads no clock and never uses the global `random` module; it gets its randomness
+from a `random.Random(seed)` of its own, so seed + moves reproduce it exactly.
 """
 
 from __future__ import annotations
 
 import abc
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from types import MappingProxyType
-from typing import Any, ClassVar, Self, TypeAlias
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Self
 
-from .cards import Card, Rank, Suit
+from .cards import Card
 
 __all__ = [
-    "ERROR_CODES",
-    "PENALTY",
+    "BadMove",
     "Game",
     "GameFinished",
     "IllegalMove",
-    "Move",
     "NotInHand",
     "NotYourTurn",
     "Outcome",
-    "Put",
     "RulesError",
     "Step",
-    "Take",
-    "hand_points",
-    "move_from_json",
-    "move_to_json",
-    "penalty",
+    "RULES_ERROR_CODES",
+    "is_index",
 ]
-
-
-# Moves ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Take:
-    """Take the top card of the deck into your hand.
-
-    >>> move_to_json(Take())
-    {'type': 'take'}
-    """
-
-
-@dataclass(frozen=True)
-class Put:
-    """Put `card` from your hand onto the pile; with an eight, `suit` names the suit to follow.
-
-    >>> move_to_json(Put(Card.from_str("8S"), Suit.HEARTS))
-    {'type': 'put', 'card': '8S', 'suit': 'H'}
-    >>> move_from_json({"type": "put", "card": "QH"})
-    Put(card=Card.from_str('QH'), suit=None)
-    """
-
-    card: Card
-    suit: Suit | None = None
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.card, Card):
-            raise TypeError(f"card must be a Card, not {self.card!r}")
-        if self.suit is not None and not isinstance(self.suit, Suit):
-            raise TypeError(f"suit must be a Suit or None, not {self.suit!r}")
-
-
-Move: TypeAlias = Take | Put
-
-
-def move_to_json(move: Move) -> dict[str, str]:
-    """The move as a plain dict: ``{"type": "take"}`` or ``{"type": "put", "card": "8S",
-    "suit": "H"}`` (the ``suit`` key only when a suit is named).
-
-    Raises:
-        TypeError: if `move` is not a `Take` or a `Put`.
-    """
-    if isinstance(move, Take):
-        return {"type": "take"}
-    if isinstance(move, Put):
-        data = {"type": "put", "card": str(move.card)}
-        if move.suit is not None:
-            data["suit"] = move.suit.value
-        return data
-    raise TypeError(f"not a move: {move!r}")
-
-
-def move_from_json(data: Mapping[str, Any]) -> Move:
-    """The move that `move_to_json` turned into `data`.
-
-    A ``"suit"`` of ``None`` counts as no suit. Whether the move is legal is not checked here.
-
-    Raises:
-        ValueError: if `data` is not such a dict (unknown type, unknown keys, bad card or suit).
-    """
-    if not isinstance(data, Mapping):
-        raise ValueError(f"a move must be an object, not {type(data).__name__}")
-    kind = data.get("type")
-    if kind == "take":
-        _reject_extra_keys(data, {"type"})
-        return Take()
-    if kind == "put":
-        _reject_extra_keys(data, {"type", "card", "suit"})
-        if "card" not in data:
-            raise ValueError("a put needs a card, e.g. 'QH'")
-        card = Card.from_str(data["card"])
-        suit_text = data.get("suit")
-        suit = None if suit_text is None else Suit.from_char(suit_text)
-        return Put(card, suit)
-    raise ValueError(f"unknown move type {kind!r}: expected 'take' or 'put'")
-
-
-def _reject_extra_keys(data: Mapping[str, Any], allowed: set[str]) -> None:
-    extra = sorted(str(key) for key in data if key not in allowed)
-    if extra:
-        raise ValueError(f"unexpected field {', '.join(map(repr, extra))} in a {data['type']} move")
 
 
 # Errors --------------------------------------------------------------------------------------
@@ -134,19 +54,19 @@ class RulesError(Exception):
 
 
 class NotYourTurn(RulesError):
-    """The player moved out of turn."""
+    """The player may not act now."""
 
     code = "not_your_turn"
 
 
 class NotInHand(RulesError):
-    """The player tried to put a card they do not hold."""
+    """The player named a card they do not hold."""
 
     code = "not_in_hand"
 
 
 class IllegalMove(RulesError):
-    """The move breaks a rule of the game (e.g. a card that does not match, or nothing to take)."""
+    """The move breaks a rule of the game (a card that does not follow, nothing to take...)."""
 
     code = "illegal_move"
 
@@ -158,9 +78,17 @@ class GameFinished(RulesError):
 
 
 #: Every code a `RulesError` can carry.
-ERROR_CODES: tuple[str, ...] = tuple(
+RULES_ERROR_CODES: tuple[str, ...] = tuple(
     cls.code for cls in (NotYourTurn, NotInHand, IllegalMove, GameFinished)
 )
+
+
+class BadMove(ValueError):
+    """A wire move that is not a move of this game at all (unknown type, bad card code).
+
+    The protocol answers it with ``bad_message``; a legal-looking move the rules refuse raises
+    a `RulesError` from `Game.apply` instead.
+    """
 
 
 # Results -------------------------------------------------------------------------------------
@@ -170,87 +98,119 @@ ERROR_CODES: tuple[str, ...] = tuple(
 class Outcome:
     """How a game ended.
 
-    `scores` has one entry per player: the points won in this game (0 for the losers). `hands`
-    holds, per player, the cards still in hand at the end. `blocked` is true when the game ended
-    because no one could play and nothing could be taken.
+    `scores` has one entry per player, as the game counts them (points won in Crazy Eights,
+    match totals in Hearts); `winner` is the player who won. `detail` is the game's own account
+    of the end, JSON-ready (Crazy Eights: ``{"blocked": true}`` when nobody could move); the
+    history keeps it as it is.
     """
 
     winner: int
     scores: tuple[int, ...]
-    hands: tuple[tuple[Card, ...], ...]
-    blocked: bool
+    detail: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Step:
-    """What one `apply` did.
+    """What one `Game.apply` did, as JSON-ready events.
 
-    `card` is the card put or taken (callers must hide a taken card from the other players).
-    `passes` lists, in order, the players whose turns passed by themselves right after this move.
-    `reshuffled` is true when the pile was turned into a new deck. `outcome` is set when this move
-    ended the game.
+    `event` is what everyone may know (spectators included); `private` holds, for some
+    players, the version of the event that player sees instead (a card taken, cards passed).
+    `revealed` is the event with nothing hidden, for the history of a finished game (by default
+    the union of `event` and every private version). `outcome` is set when this move ended the
+    game.
     """
 
     player: int
-    move: Move
-    card: Card | None
-    passes: tuple[int, ...] = ()
-    reshuffled: bool = False
+    move: Any
+    event: Mapping[str, Any]
+    private: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)
+    revealed: Mapping[str, Any] | None = None
     outcome: Outcome | None = None
 
+    def event_for(self, player: int | None) -> Mapping[str, Any]:
+        """The event as `player` (None: a spectator) sees it."""
+        if player is not None and player in self.private:
+            return self.private[player]
+        return self.event
 
-# Penalty points ------------------------------------------------------------------------------
-
-#: Penalty points of a card left in hand, by rank: eight 50, K Q J T 10, ace 1, others face value.
-PENALTY: Mapping[Rank, int] = MappingProxyType(
-    {rank: min(int(rank), 10) for rank in Rank} | {Rank.EIGHT: 50, Rank.ACE: 1}
-)
-
-
-def penalty(card: Card) -> int:
-    """Penalty points of `card`.
-
-    >>> [penalty(Card.from_str(code)) for code in ("8C", "KD", "TH", "AS", "7S")]
-    [50, 10, 10, 1, 7]
-    """
-    return PENALTY[card.rank]
+    def full(self) -> Mapping[str, Any]:
+        """The event with nothing hidden."""
+        if self.revealed is not None:
+            return self.revealed
+        merged = dict(self.event)
+        for version in self.private.values():
+            merged.update(version)
+        return merged
 
 
-def hand_points(cards: Iterable[Card]) -> int:
-    """Sum of the penalty points of `cards`.
-
-    >>> hand_points([Card.from_str("8C"), Card.from_str("2D")])
-    52
-    """
-    return sum(penalty(card) for card in cards)
-
-
-# Base class ----------------------------------------------------------------------------------
+# The interface -------------------------------------------------------------------------------
 
 
 class Game(abc.ABC):
-    """A card game in progress: answers questions and applies moves.
+    """One card game in progress: answers questions and applies moves.
 
-    Players are numbered ``0 .. players - 1``; the table maps them to seats. Subclasses are
-    deterministic given the constructor's arguments and the moves applied.
+    A subclass sets the class attributes, deals in `__init__` from the seed, and implements the
+    abstract methods. It is deterministic given the constructor's arguments and the moves
+    applied: `replay` rebuilds it exactly.
+
+    Moves are small frozen values of the game's own; `parse_move` makes one from the wire's
+    JSON (already checked against the game's ``schema/games/<name>/move.json``) and
+    `move_to_json` writes it back, for the move log.
     """
 
+    #: The name used on the wire, in the registry and in the database ("crazy_eights").
     name: ClassVar[str]
+    #: The name shown to people ("Crazy Eights").
+    title: ClassVar[str]
+    #: How many players a game takes.
     MIN_PLAYERS: ClassVar[int]
     MAX_PLAYERS: ClassVar[int]
+    #: The room size a new room of this game gets when the creator names none.
+    DEFAULT_SEATS: ClassVar[int]
+    #: Move types the protocol also accepts as messages of their own (protocol 1's ``take``
+    #: and ``put`` of Crazy Eights); each needs its schema in ``schema/client/``. New games
+    #: leave this empty: their moves come in ``{"msg": "move", "move": {...}}``.
+    MOVE_MESSAGES: ClassVar[tuple[str, ...]] = ()
 
     @abc.abstractmethod
-    def __init__(self, players: int, seed: int, dealer: int = 0) -> None: ...
+    def __init__(self, players: int, seed: int, dealer: int = 0) -> None:
+        """Deal a new game for `players` players; `dealer` is the player who deals.
+
+        Raises:
+            ValueError: a player count outside MIN_PLAYERS..MAX_PLAYERS, or a dealer who is
+                not a player.
+        """
+
+    # --- moves on the wire --------------------------------------------------------------
+
+    @classmethod
+    @abc.abstractmethod
+    def parse_move(cls, data: Mapping[str, Any]) -> Any:
+        """The move that `data` (a JSON object) describes.
+
+        Raises:
+            BadMove: `data` is not a move of this game; the text says why.
+        """
+
+    @classmethod
+    @abc.abstractmethod
+    def move_to_json(cls, move: Any) -> dict[str, Any]:
+        """`move` as the JSON object `parse_move` reads back."""
+
+    # --- questions ----------------------------------------------------------------------
 
     @property
     @abc.abstractmethod
     def players(self) -> int:
         """The number of players."""
 
-    @property
     @abc.abstractmethod
-    def turn(self) -> int:
-        """The player whose turn it is (after the end: the player who moved last)."""
+    def to_act(self) -> frozenset[int]:
+        """The players who may move now: one, several, or all at once (empty at the end)."""
+
+    @abc.abstractmethod
+    def outcome(self) -> Outcome | None:
+        """How the game ended, or None while it runs."""
 
     @property
     def is_finished(self) -> bool:
@@ -258,35 +218,77 @@ class Game(abc.ABC):
         return self.outcome() is not None
 
     @abc.abstractmethod
-    def outcome(self) -> Outcome | None:
-        """How the game ended, or None while it runs."""
+    def legal_moves(self, player: int) -> list[Any]:
+        """The moves `player` may make now (empty when they may not act)."""
 
     @abc.abstractmethod
-    def legal_moves(self, player: int) -> list[Move]:
-        """The moves `player` may make now (empty when it is not their turn)."""
+    def hand(self, player: int) -> tuple[Card, ...]:
+        """The cards `player` holds, in display order."""
+
+    def secret(self, player: int) -> frozenset[Card]:
+        """The cards only `player` may see now: their hand, and anything else of theirs that
+        is face down (Hearts: the cards chosen to pass, until the pass happens)."""
+        return frozenset(self.hand(player))
+
+    # --- changes ------------------------------------------------------------------------
 
     @abc.abstractmethod
-    def check(self, player: int, move: Move) -> None:
-        """Raise the `RulesError` that `apply` would raise; change nothing."""
+    def apply(self, player: int, move: Any) -> Step:
+        """Check the move fully, then make it, and tell what happened.
 
-    @abc.abstractmethod
-    def apply(self, player: int, move: Move) -> Step:
-        """Check the move, then make it."""
+        Raises:
+            RulesError: the move is refused; the game is unchanged.
+            ValueError: `player` is not a player of this game.
+        """
+
+    # --- views --------------------------------------------------------------------------
 
     @abc.abstractmethod
     def view_for(self, player: int | None) -> dict[str, Any]:
-        """What `player` (None: a spectator) may see, as a JSON-ready dict."""
+        """What `player` (None: a spectator) may see, as a JSON-ready dict matching the game's
+        ``schema/games/<name>/view.json``. While the game runs it never holds another
+        player's secret cards, the seed or the order of the deck."""
+
+    @abc.abstractmethod
+    def revealed_view(self) -> dict[str, Any]:
+        """Everything about the position, every hand face up (for the history after the end)."""
+
+    # --- the bot ------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def bot_move(self, player: int) -> Any:
+        """A legal, sensible move for `player`, chosen from what that player may see, with no
+        randomness (a bot's game replays like any other).
+
+        Raises:
+            NotYourTurn: `player` may not act now.
+            GameFinished: the game is over.
+        """
 
     @classmethod
-    def replay(
-        cls, players: int, seed: int, dealer: int, moves: Iterable[tuple[int, Move]]
-    ) -> Self:
+    @abc.abstractmethod
+    def move_from_view(cls, view: Mapping[str, Any]) -> dict[str, Any] | None:
+        """A legal move, as wire JSON, for the player whose view (`view_for`) this is, asked
+        when that player may act (the table's ``to_act``); None when there is nothing to do.
+        For scripted clients and load tools, which see only views (the server's bots use
+        `bot_move`)."""
+
+    # --- replay -------------------------------------------------------------------------
+
+    @classmethod
+    def replay(cls, players: int, seed: int, dealer: int,
+               moves: Iterable[tuple[int, Any]]) -> Self:
         """The game dealt from `seed` after applying `moves`, given as ``(player, move)`` pairs.
 
         Raises:
-            RulesError: if one of the moves is not allowed where it comes.
+            RulesError: one of the moves is not allowed where it comes.
         """
         game = cls(players, seed, dealer)
         for player, move in moves:
             game.apply(player, move)
         return game
+
+
+def is_index(value: object, size: int) -> bool:
+    """True if `value` is an int (not a bool) in ``range(size)``."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < size

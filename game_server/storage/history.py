@@ -35,6 +35,11 @@ _MAX_ID = 2**31 - 1
 _NOT_IN_RECORD = ("watch", "unwatch")
 
 
+def _kind_name(kind: str) -> str:
+    """A stored action kind without its version (``"sit@1"`` -> ``"sit"``), as the API shows it."""
+    return kind.partition("@")[0]
+
+
 def parse_time(text: str) -> date | datetime:
     """Parse an API period bound: an ISO date (``2026-11-28``) or date and time
     (``2026-11-28T12:00:00Z``, ``...+01:00``; without a zone: UTC).
@@ -103,7 +108,7 @@ class GameHistory:
     def game_record(self, game_id: int) -> dict[str, Any] | None:
         """One game by its public id, or ``None`` if there is no such game.
 
-        Always: ``id, room, name, game, status, started_at, finished_at, winner, blocked``
+        Always: ``id, room, name, game, status, started_at, finished_at, winner, detail``
         and ``seats: [{seat, user: {id, name} | None, bot, score}]``. Only once the game is
         finished also ``seed, dealer, players`` (the room seats in game order) and ``moves:
         [{seq, kind, seat, user, move, at}]``: the game's actions from its deal to its last
@@ -133,7 +138,7 @@ class GameHistory:
                 "started_at": _iso(row.started_at),
                 "finished_at": _iso(row.finished_at),
                 "winner": row.winner,
-                "blocked": row.blocked,
+                "detail": row.detail,
                 "seats": seats,
             }
             if row.status != "finished":
@@ -151,10 +156,10 @@ class GameHistory:
         record["players"] = [seat["seat"] for seat in seats]
         record["moves"] = []
         for move in moves:
-            if move.kind not in _NOT_IN_RECORD:
+            if _kind_name(move.kind) not in _NOT_IN_RECORD:
                 user = None if move.user_id is None else {"id": move.user_id, "name": move.name}
                 record["moves"].append({
-                    "seq": move.seq, "kind": move.kind, "seat": move.seat, "user": user,
+                    "seq": move.seq, "kind": _kind_name(move.kind), "seat": move.seat, "user": user,
                     "move": move.data.get("move"), "at": _iso(move.created_at),
                 })
             if "finished" in move.data:
@@ -167,7 +172,7 @@ class GameHistory:
                    before: int | None = None) -> dict[str, Any]:
         """A user's games, newest first: ``{"games": [...], "next": cursor | None}``.
 
-        Each game: ``id, room, name, game, status, started_at, finished_at, winner, blocked,
+        Each game: ``id, room, name, game, status, started_at, finished_at, winner, detail,
         seat`` (the user's), ``score, won`` (``None`` while the game runs) and ``seats`` as in
         :meth:`game_record`. Pass ``next`` back as ``before`` for the following page (keyset
         pagination on the game id: pages do not shift when new games start).
@@ -211,7 +216,7 @@ class GameHistory:
                 "started_at": _iso(game.started_at),
                 "finished_at": _iso(game.finished_at),
                 "winner": game.winner,
-                "blocked": game.blocked,
+                "detail": game.detail,
                 "seat": game.seat,
                 "score": game.score if finished else None,
                 "won": (game.winner == game.seat) if finished else None,

@@ -132,7 +132,7 @@ class Room(Base):
 
     __tablename__ = "rooms"
     __table_args__ = (
-        CheckConstraint("seats BETWEEN 2 AND 7", name="seats_range"),
+        CheckConstraint("seats BETWEEN 1 AND 10", name="seats_range"),
         CheckConstraint("status IN ('open', 'closed')", name="status_value"),
         # Start-up asks for "the open rooms of this server"; server_id leads, so the index
         # also serves any query by server alone.
@@ -180,7 +180,8 @@ class Game(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     winner: Mapped[int | None]
-    blocked: Mapped[bool] = mapped_column(default=False)
+    #: The game's own account of its end (`rules.Outcome.detail`), e.g. {"blocked": true}.
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     def __repr__(self) -> str:
         return f"Game(id={self.id!r}, room_id={self.room_id!r}, number={self.number!r})"

@@ -32,7 +32,7 @@ from sqlalchemy import Connection, Engine, bindparam, insert, select, text, upda
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
-from game_server.tables.table import Action, Player, Table
+from game_server.tables import Action, Player, Table
 
 from .models import (
     GAME_KIND_MAX_LENGTH,
@@ -50,7 +50,7 @@ __all__ = ["LogStats", "LogUnavailable", "MoveLog", "RoomInfo"]
 
 log = logging.getLogger(__name__)
 
-_MIN_SEATS, _MAX_SEATS = 2, 7
+_MIN_SEATS, _MAX_SEATS = 1, 10
 
 _SEATS = GameSeat.__table__
 _SET_SCORE = (
@@ -196,7 +196,7 @@ class MoveLog:
 
     # --- the event loop's side ---------------------------------------------------------
 
-    async def record(self, room: RoomInfo, actions: Iterable[Action]) -> None:
+    async def record(self, table: Table, actions: Iterable[Action]) -> None:
         """Append a room's actions to the log; return once they are committed.
 
         The first call for a room also stores the room. An action that deals a game stores
@@ -212,6 +212,7 @@ class MoveLog:
         actions = tuple(actions)
         if not actions:
             return
+        room = RoomInfo.of(table)
         await self._submit(room.id, room, actions)
 
     async def close_room(self, room_id: str) -> None:
@@ -395,7 +396,7 @@ class MoveLog:
                 update(Game)
                 .where(Game.id == game_id)
                 .values(status="finished", finished_at=at, winner=result["winner"],
-                        blocked=bool(result["blocked"]))
+                        detail=result["detail"])
             )
             scores = [{"g_game": game_id, "g_seat": seat, "g_score": score}
                       for seat, score in enumerate(result["scores"]) if score is not None]
@@ -417,7 +418,7 @@ class MoveLog:
             insert(Game).values(
                 room_id=room_id, number=started["number"], game=kind,
                 server_id=self._server_id, seed=started["seed"], dealer=started["dealer"],
-                status="playing", started_at=at, blocked=False,
+                status="playing", started_at=at,
             )
         ).inserted_primary_key[0]
         connection.execute(insert(GameSeat), [
@@ -526,6 +527,6 @@ def _move_row(room_id: str, action: Action, game_id: int | None,
 def _action_from_row(row: Any) -> Action:
     data = row.data
     user = Player(row.user_id, data["user"]) if "user" in data else None
-    return Action(seq=row.seq, kind=row.kind, game=row.number or 0, user=user, seat=row.seat,
-                  move=data.get("move"), seeds=tuple(data.get("seeds", ())),
-                  started=data.get("started"), finished=data.get("finished"))
+    return Action.stored(row.kind, seq=row.seq, game=row.number or 0, user=user, seat=row.seat,
+                         move=data.get("move"), seeds=tuple(data.get("seeds", ())),
+                         started=data.get("started"), finished=data.get("finished"))

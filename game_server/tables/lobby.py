@@ -8,6 +8,8 @@ from __future__ import annotations
 import secrets
 from typing import Any, Callable, Iterator
 
+from game_server.rules import GAMES
+from game_server.tables.changes import TableError
 from game_server.tables.table import Table
 
 #: Room ids are 12 URL-safe characters from 9 random bytes: never two characters (so never
@@ -35,12 +37,18 @@ class Lobby:
         self._seeds = seeds or random_seed
         self._room_ids = room_ids
 
-    def create(self, name: str, game: str, seats: int) -> Table:
-        """Open an empty room; the caller seats its owner with `table.sit(owner)`.
+    def create(self, name: str, game: str, seats: int | None = None) -> Table:
+        """Open an empty room of `game` with `seats` seats (None: the game's usual number); the
+        caller seats its owner with `table.sit(owner)`.
 
         Raises:
             TableError: the game or the seat count is not offered.
         """
+        rules = GAMES.get(game)
+        if rules is None:
+            raise TableError("bad_message", f"unknown game {game!r}")
+        if seats is None:
+            seats = rules.DEFAULT_SEATS
         room_id = self._room_ids()
         while room_id in self._rooms:
             room_id = self._room_ids()

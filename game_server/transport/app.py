@@ -22,6 +22,7 @@ from typing import Any, Awaitable, Callable
 import tornado.web
 
 from game_server.protocol import PROTOCOL_VERSION, Hub
+from game_server.rules import catalogue
 from game_server.transport.connection import connection_class
 from game_server.transport.sockjs_fixes import make_router
 
@@ -52,7 +53,8 @@ def make_app(hub: Hub, *, dev_login: DevLogin | None = None,
     router = make_router(connection_class(hub), SOCKJS_PREFIX, sockjs_settings or {},
                          sockjs_url=SOCKJS_URL)
     config = {"dev": dev_login is not None, "server": hub.settings.server_id,
-              "protocol": PROTOCOL_VERSION}
+              "protocol": PROTOCOL_VERSION,
+              "games": catalogue()}
     routes: list[Any] = list(router.urls)
     routes.append((r"/config\.json", ConfigHandler, {"config": config}))
     if dev_login is not None:

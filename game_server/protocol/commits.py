@@ -1,0 +1,60 @@
+"""Committing the engine's actions to the move log, before anything is sent.
+
+The move log is an edge passed in: `record(table, actions)` and `close_room(room_id)` each
+return None (nothing to wait for: `MemoryLog`) or an awaitable that finishes once committed and
+raises if the commit failed (`storage.movelog.MoveLog`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Awaitable
+
+from game_server.tables.requests import Commit
+
+__all__ = ["MemoryLog", "commit"]
+
+log = logging.getLogger(__name__)
+
+
+class MemoryLog:
+    """A move log that keeps nothing: for tests and tools that need no durability."""
+
+    def record(self, table: Any, actions: list[Any]) -> Awaitable[None] | None:
+        return None
+
+    def close_room(self, room_id: str) -> Awaitable[None] | None:
+        return None
+
+
+async def commit(move_log: Any, commits: list[Commit]) -> list[Commit]:
+    """Hand every commit to the move log (in order: the log keeps one room's calls in order),
+    then wait for them all. Returns the commits that failed; nothing of those is stored."""
+    waiting: list[tuple[Commit, Awaitable[None]]] = []
+    failed: list[Commit] = []
+    for item in commits:
+        try:
+            if item.actions:
+                pending = move_log.record(item.room, item.actions)
+                if pending is not None:
+                    waiting.append((item, pending))
+            if item.close:
+                pending = move_log.close_room(item.room.id)
+                if pending is not None:
+                    waiting.append((item, pending))
+        except Exception as error:  # a log that refuses at once (closed)
+            _report(item, error)
+            failed.append(item)
+    for item, pending in waiting:
+        try:
+            await pending
+        except Exception as error:
+            if item not in failed:
+                _report(item, error)
+                failed.append(item)
+    return failed
+
+
+def _report(item: Commit, error: Exception) -> None:
+    log.warning("room %s: move log unavailable (%s); %d change(s) refused",
+                item.room.id, error, len(item.actions))

@@ -1,0 +1,47 @@
+"""The values a table's changes are made of: a room's `Status`, one `Change`, and `TableError`.
+
+Imports only the standard library.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Change", "Status", "TableError"]
+
+
+class Status(str, enum.Enum):
+    """A room's life: waiting for players, a game in progress, the last game over."""
+
+    WAITING = "waiting"
+    PLAYING = "playing"
+    FINISHED = "finished"
+
+
+class TableError(Exception):
+    """A request the table refuses; `code` is a protocol error code. Nothing has changed."""
+
+    def __init__(self, code: str, text: str | None = None) -> None:
+        self.code = code
+        self.text = text
+        super().__init__(f"{code}: {text}" if text else code)
+
+
+@dataclass
+class Change:
+    """One change of a room: the new seq, the event, and the view for each member.
+
+    `views` has an entry per seat played by a connected person and `None` for spectators.
+    `private` holds per-seat versions of the event (a card taken is named only to the taker).
+    """
+
+    seq: int
+    event: dict[str, Any]
+    views: dict[int | None, dict[str, Any]]
+    private: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    def event_for(self, seat: int | None) -> dict[str, Any]:
+        """The event as the member in `seat` (None: a spectator) sees it."""
+        return self.private.get(seat, self.event) if seat is not None else self.event

@@ -1,0 +1,87 @@
+"""Games at a table: dealing, moves, the end of a game, and the views each change carries.
+
+`Dealing` holds the game changes of `Table` (in `table.py`, which records each as an action).
+The game itself is a `rules.Game`, found by name in the registry: this module asks it who may
+act, applies moves through it (which check them, once) and passes its events and views on as
+payloads; it never reads a game's own fields.
+
+Imports only the rules layer, `actions` and `changes`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from game_server.tables.actions import Player
+from game_server.tables.changes import Change, Status, TableError
+
+if TYPE_CHECKING:
+    from game_server.rules import Outcome
+    from game_server.tables.table import Table
+
+__all__ = ["Dealing"]
+
+
+class Dealing:
+    """Game changes of a `Table` (a mixin: `self` is the table)."""
+
+    def _start(self: Table, player: Player) -> list[Change]:
+        self._require_owner(player)
+        if self.status is Status.PLAYING:
+            raise TableError("game_started")
+        if self.taken < self.rules.MIN_PLAYERS:
+            raise TableError("game_not_started", f"{self.rules.title} needs at least "
+                             f"{self.rules.MIN_PLAYERS} players.")
+        return [self._deal()]
+
+    def _deal(self: Table) -> Change:
+        self.players = [s.number for s in self.seats if s is not None]
+        # Seat 0 (or the lowest seat taken) deals the first game; after that the deal moves
+        # one seat on from the last dealer, skipping empty seats.
+        if self._dealer_seat is None:
+            dealer_seat = self.players[0]
+        else:
+            dealer_seat = next((s for s in self.players if s > self._dealer_seat),
+                               self.players[0])
+        self._dealer_seat = dealer_seat
+        self.seed = self._seeds()
+        self._dealt.append(self.seed)
+        self.game = self.rules(len(self.players), self.seed, self.players.index(dealer_seat))
+        self.games_played += 1
+        self.status = Status.PLAYING
+        self._result = None
+        return self._change({"type": "start", "dealer": dealer_seat})
+
+    def _move(self: Table, number: int, move: Any) -> list[Change]:
+        if self.status is Status.WAITING:
+            raise TableError("game_not_started")
+        if self.status is Status.FINISHED:
+            raise TableError("game_finished")
+        player = self.player_of(number)
+        if player is None:
+            raise TableError("not_a_player", "Your seat is not in this game.")
+        step = self.game.apply(player, move)  # checks the move, then makes it
+        event = {"type": "move", "seat": number, "move": dict(step.event)}
+        private = {self.players[p]: {**event, "move": dict(version)}
+                   for p, version in step.private.items()}
+        if step.outcome is not None:
+            self._finish(step.outcome)
+        return [self._change(event, private)]
+
+    def _finish(self: Table, outcome: Outcome) -> None:
+        self.status = Status.FINISHED
+        scores: list[int | None] = [None] * len(self.seats)
+        for index, number in enumerate(self.players):
+            scores[number] = outcome.scores[index]
+        winner = self.players[outcome.winner]
+        self._result = {"winner": winner, "scores": scores, "detail": dict(outcome.detail)}
+        self._ended = {"number": self.games_played, "winner": winner, "scores": scores,
+                       "detail": dict(outcome.detail)}
+
+    def _change(self: Table, event: dict[str, Any],
+                private: dict[int, dict[str, Any]] | None = None) -> Change:
+        """Count one change and make the views of everyone who reads it, as they are now."""
+        self.seq += 1
+        public = self._public_view()
+        views = {seat: self._view(public, seat) for seat in self.readers()}
+        return Change(self.seq, event, views, private or {})

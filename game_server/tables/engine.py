@@ -1,0 +1,511 @@
+"""The room engine: every room of this server, which connection is where, and what to do next.
+
+Like h11's connection, it does no I/O and keeps no time: `Engine.handle(request, now)` applies
+one request (a client's message, a disconnect, a timer that came) and returns `Effects`: the
+actions to commit to the move log per room, the messages to deliver once those commits
+succeed, and the deadlines to set (bot moves, grace periods). The caller (the hub and its
+drivers, in the protocol layer) commits, sends and runs the timers, and reports each commit's
+result back (`committed`, `commit_failed`). Nothing here awaits, locks or calls back up.
+
+Requests for one room may be handled while earlier ones are still being committed: each builds
+on the state before it, and the move log commits one room's actions in order. If a commit
+fails, the room is rebuilt from what was committed, and everything handled after it is undone
+with it (the log refuses what was queued behind a failure).
+
+Imports only the rules and tables layers.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Callable, Hashable
+
+from game_server.rules import BadMove, RulesError
+from game_server.tables.actions import Player
+from game_server.tables.changes import Change, Status, TableError
+from game_server.tables.lobby import Lobby
+from game_server.tables.requests import (AddBot, Commit, Create, Deadline, Delivery, Disconnect,
+                                         Effects, Join, Leave, Move, Re, Recover, RoomList,
+                                         SignIn, Start, Timer)
+from game_server.tables.table import Table
+
+__all__ = ["Engine", "EngineSettings"]
+
+#: After a failed commit, the room's timers (bots, disconnects, grace) try again this late.
+RETRY_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    bot_delay: float = 0.6
+    grace_seconds: float = 60.0
+
+
+@dataclass
+class _Conn:
+    id: int
+    user: Player
+    room: Table | None = None
+    playing: bool = False
+
+
+class Engine:
+    """Rooms, memberships and timers of one server, as a pure state machine."""
+
+    def __init__(self, lobby: Lobby | None = None,
+                 settings: EngineSettings = EngineSettings()) -> None:
+        self.lobby = lobby if lobby is not None else Lobby()
+        self.settings = settings
+        self._conns: dict[int, _Conn] = {}
+        self._members: dict[str, set[int]] = {}
+        self._seated: dict[int, str] = {}  # user id -> the room they play in person
+        self._deadlines: dict[Hashable, float] = {}
+        self._pending: dict[str, deque[tuple[int, int]]] = {}  # room -> (token, actions)
+        self._closing: dict[str, Table] = {}  # closed rooms whose close is being committed
+        self._tokens = itertools.count(1)
+        self._fx = Effects()
+        self._now = 0.0
+        self._touched: dict[str, tuple[Table, int]] = {}
+
+    # --- the entry points -----------------------------------------------------------------
+
+    def handle(self, request: Any, now: float) -> Effects:
+        """Apply one request; see the module docstring. Never raises for a client's mistake:
+        a refusal is `Effects.error`."""
+        self._fx, self._now, self._touched = Effects(), now, {}
+        try:
+            _HANDLERS[type(request)](self, request)
+        except TableError as error:
+            self._fx.error = error
+        except RulesError as error:
+            self._fx.error = TableError(error.code, str(error))
+        except Exception:
+            # A bug: put every room this request touched back as it was before it.
+            for table, start in self._touched.values():
+                table.rebuild(keep=start)
+            raise
+        return self._finish()
+
+    def committed(self, room_id: str, token: int) -> None:
+        """The commit `token` of a room succeeded."""
+        pending = self._pending.get(room_id)
+        if not pending or pending[0][0] != token:
+            return
+        _, count = pending.popleft()
+        table = self.lobby.get(room_id) or self._closing.get(room_id)
+        if table is not None:
+            table.committed(count)
+        if not pending:
+            del self._pending[room_id]
+            self._closing.pop(room_id, None)
+
+    def commit_failed(self, room_id: str, token: int, now: float) -> Effects:
+        """The commit `token` of a room failed: rebuild the room from what was committed
+        (undoing this commit and everything handled after it), put connections where the
+        room now says they are, and try the room's timers again shortly."""
+        self._fx, self._now, self._touched = Effects(), now, {}
+        pending = self._pending.get(room_id, deque())
+        tokens = [entry[0] for entry in pending]
+        if token not in tokens:
+            return self._fx  # already undone with an earlier failure
+        index = tokens.index(token)
+        keep = sum(count for _, count in list(pending)[:index])
+        for _ in range(len(pending) - index):
+            pending.pop()
+        table = self._closing.pop(room_id, None)
+        if table is not None:
+            self.lobby.add(table)  # its close was not committed: it stays open
+        table = self.lobby.get(room_id)
+        if table is None:
+            return self._fx
+        table.rebuild(keep=keep)
+        self._fx.room_list_changed = True
+        if not table.history and not table.journal:
+            self._drop_room(table)  # a room whose creation was never committed
+            return self._fx
+        self._release_strays(table)
+        # The room's own changes wait: with the database down they would fail at once again.
+        self._set(("sync", table.id), now + RETRY_SECONDS)
+        self._set(("bot", table.id), now + RETRY_SECONDS)
+        for seat in table.seats:
+            if (seat is not None and seat.player is not None and seat.human
+                    and not seat.connected and ("grace", table.id, seat.player.id)
+                    not in self._deadlines):
+                self._set(("grace", table.id, seat.player.id), now + RETRY_SECONDS)
+        return self._fx
+
+    # --- queries for the caller ---------------------------------------------------------
+
+    def room_of(self, conn: int) -> Table | None:
+        """The room a connection is in, if any."""
+        entry = self._conns.get(conn)
+        return entry.room if entry is not None else None
+
+    def lobby_connections(self) -> list[int]:
+        """Signed-in connections that are in no room (they get the room list pushed)."""
+        return [c.id for c in self._conns.values() if c.room is None]
+
+    def room_list(self) -> dict[str, Any]:
+        return {"msg": "room_list", "rooms": self.lobby.room_list()}
+
+    def deadline(self, key: Hashable) -> float | None:
+        return self._deadlines.get(key)
+
+    # --- connections --------------------------------------------------------------------
+
+    def _sign_in(self, request: SignIn) -> None:
+        self._conns[request.conn] = _Conn(request.conn, request.user)
+
+    def _disconnect(self, request: Disconnect) -> None:
+        conn = self._conns.pop(request.conn, None)
+        if conn is not None and conn.room is not None:
+            self._detach(conn, disconnect=True)
+
+    def _room_list(self, request: RoomList) -> None:
+        self._deliver(request.conn, self.room_list(), re=request.re)
+
+    # --- rooms --------------------------------------------------------------------------
+
+    def _create(self, request: Create) -> None:
+        conn = self._conn(request.conn)
+        self._refuse_if_playing_elsewhere(conn, None)
+        self._leave_for(conn, None)
+        table = self.lobby.create(request.name, request.game, request.seats)
+        self._attach(conn, table, playing=True)
+        self._apply(table, lambda: table.sit(conn.user), conn, request.re)
+
+    def _join(self, request: Join) -> None:
+        conn = self._conn(request.conn)
+        user = conn.user
+        table = self.lobby.get(request.room)
+        if table is None:
+            raise TableError("no_such_room")
+        own = table.seat_of(user.id)
+        if own is not None and not (request.spectator and table.seats[own].bot):
+            # Their own seat: a rejoin after a disconnect, a reload, or taking it back from a
+            # bot.
+            self._refuse_if_playing_elsewhere(conn, table)
+            self._leave_for(conn, table)
+            self._set(("grace", table.id, user.id), None)
+            self._enter(conn, table, True, lambda: table.sit(user), request.re)
+            return
+        if request.spectator:
+            if conn.room is not table:
+                # Watching elsewhere is fine, but this connection cannot walk out of a game.
+                self._refuse_if_this_connection_plays(conn, table)
+                self._leave_connection(conn)
+            self._enter(conn, table, False, lambda: table.watch(user), request.re)
+            return
+        # Refuse before leaving anything, so a failed join loses nothing.
+        self._refuse_if_playing_elsewhere(conn, table)
+        if table.status is Status.PLAYING:
+            raise TableError("game_started", "The game has started; you can watch it.")
+        if table.taken == len(table.seats):
+            raise TableError("room_full")
+        self._leave_for(conn, table)
+        self._enter(conn, table, True, lambda: table.sit(user), request.re)
+
+    def _add_bot(self, request: AddBot) -> None:
+        conn, table = self._playing(request.conn)
+        self._apply(table, lambda: table.add_bot(conn.user), conn, request.re)
+
+    def _start(self, request: Start) -> None:
+        conn, table = self._playing(request.conn)
+        self._apply(table, lambda: table.start(conn.user), conn, request.re)
+
+    def _move(self, request: Move) -> None:
+        conn, table = self._playing(request.conn)
+        try:
+            move = table.rules.parse_move(request.move)
+        except BadMove as error:
+            raise TableError("bad_message", f"move: {error}") from None
+        self._apply(table, lambda: table.play(conn.user, move), conn, request.re)
+
+    def _leave(self, request: Leave) -> None:
+        conn = self._conn(request.conn)
+        table = conn.room
+        if table is None:
+            raise TableError("not_in_room")
+        if conn.playing:
+            self._leave_seat(table, conn.user, conn, request.re)
+        else:
+            self._detach(conn)
+            self._deliver(conn.id, {"msg": "left", "room": table.id}, re=request.re)
+
+    def _timer(self, request: Timer) -> None:
+        key = request.key
+        self._deadlines.pop(key, None)
+        what, room_id = key[0], key[1]
+        table = self.lobby.get(room_id)
+        if table is None:
+            return
+        if what == "bot":
+            self._apply(table, table.play_bots)
+        elif what == "grace":
+            user_id = key[2]
+            number = table.seat_of(user_id)
+            if number is not None and not self._user_attached(table, user_id, True):
+                self._apply(table, lambda: table.expire(table.seats[number].player))
+        elif what == "sync":
+            self._sync(table)
+
+    def _recover(self, request: Recover) -> None:
+        for table in request.tables:
+            self.lobby.add(table)
+        for table in request.tables:
+            # Nobody is connected yet: every seated person is marked disconnected (their grace
+            # period starts now) and spectators are gone.
+            self._sync(table)
+            for seat in table.seats:
+                if seat is not None and seat.player is not None and seat.human:
+                    self._set(("grace", table.id, seat.player.id),
+                              self._now + self.settings.grace_seconds)
+            self._touch(table)
+
+    # --- membership ---------------------------------------------------------------------
+
+    def _conn(self, conn_id: int) -> _Conn:
+        conn = self._conns.get(conn_id)
+        if conn is None:
+            raise TableError("auth_required")
+        return conn
+
+    def _playing(self, conn_id: int) -> tuple[_Conn, Table]:
+        conn = self._conn(conn_id)
+        if conn.room is None:
+            raise TableError("not_in_room")
+        if not conn.playing:
+            raise TableError("not_a_player")
+        return conn, conn.room
+
+    def _attach(self, conn: _Conn, table: Table, playing: bool) -> None:
+        if conn.room is not None and conn.room is not table:
+            self._detach(conn)
+        conn.room, conn.playing = table, playing
+        self._members.setdefault(table.id, set()).add(conn.id)
+
+    def _release(self, conn: _Conn) -> None:
+        """Take a connection out of its room without telling anyone."""
+        if conn.room is not None:
+            self._members.get(conn.room.id, set()).discard(conn.id)
+        conn.room, conn.playing = None, False
+
+    def _detach(self, conn: _Conn, disconnect: bool = False) -> None:
+        """Take a connection out of its room, telling the room what changed: a player's last
+        connection going away marks the seat disconnected and starts the grace period; a
+        spectator's last connection stops watching."""
+        table, playing = conn.room, conn.playing
+        if table is None:
+            return
+        self._release(conn)
+        user = conn.user
+        if self._user_attached(table, user.id, playing) or self.lobby.get(table.id) is not table:
+            return
+        if playing:
+            if disconnect and table.is_seated(user.id):
+                self._set(("grace", table.id, user.id), self._now + self.settings.grace_seconds)
+                self._apply(table, lambda: table.set_connected(user, False))
+        else:
+            self._apply(table, lambda: table.unwatch(user))
+
+    def _user_attached(self, table: Table, user_id: int, playing: bool) -> bool:
+        return any(self._conns[c].user.id == user_id and self._conns[c].playing == playing
+                   for c in self._members.get(table.id, ()) if c in self._conns)
+
+    def _enter(self, conn: _Conn, table: Table, playing: bool,
+               change: Callable[[], list[Change]], re: Re) -> None:
+        """Put the connection in the room and apply the change; a rejoin that changes nothing
+        is answered with the current state."""
+        self._attach(conn, table, playing)
+        try:
+            changes = self._apply(table, change, conn, re)
+        except TableError:
+            self._release(conn)
+            raise
+        if not changes:
+            seat = table.seat_of(conn.user.id) if playing else None
+            self._deliver(conn.id, {"msg": "state", "room": table.id, "seq": table.seq,
+                                    "table": table.view_for(seat)}, re=re, room=table.id)
+
+    def _seated_room(self, user_id: int) -> Table | None:
+        room_id = self._seated.get(user_id)
+        table = self.lobby.get(room_id) if room_id else None
+        if table is None or not table.is_seated(user_id):
+            self._seated.pop(user_id, None)
+            return None
+        return table
+
+    def _refuse_if_playing_elsewhere(self, conn: _Conn, target: Table | None) -> None:
+        """A user sits at one room at a time: refuse while they play a running game
+        elsewhere."""
+        seated = self._seated_room(conn.user.id)
+        if seated is not None and seated is not target and seated.status is Status.PLAYING:
+            raise TableError("already_in_room", f"You are playing in room {seated.id} "
+                             f"({seated.name}); leave it first.")
+        self._refuse_if_this_connection_plays(conn, target)
+
+    @staticmethod
+    def _refuse_if_this_connection_plays(conn: _Conn, target: Table | None) -> None:
+        room = conn.room
+        if (room is not None and room is not target and conn.playing
+                and room.status is Status.PLAYING):
+            raise TableError("already_in_room", f"You are playing in room {room.id} "
+                             f"({room.name}); leave it first.")
+
+    def _leave_for(self, conn: _Conn, target: Table | None) -> None:
+        """Before sitting at `target` (None: a new room), leave the seat the user has
+        elsewhere (a waiting or finished room) and move this connection out of its room."""
+        seated = self._seated_room(conn.user.id)
+        if seated is not None and seated is not target:
+            self._leave_seat(seated, conn.user)
+        if conn.room is not None and conn.room is not target:
+            self._leave_connection(conn)
+
+    def _leave_connection(self, conn: _Conn) -> None:
+        if conn.playing:
+            self._leave_seat(conn.room, conn.user)
+        else:
+            self._detach(conn)
+
+    def _leave_seat(self, table: Table, user: Player, requester: _Conn | None = None,
+                    re: Re = None) -> None:
+        """The user leaves their seat: every connection of theirs in the room is told `left`
+        (instead of the room's state)."""
+        leaving = [self._conns[c] for c in self._members.get(table.id, ())
+                   if c in self._conns and self._conns[c].user.id == user.id
+                   and self._conns[c].playing]
+        for conn in leaving:
+            self._release(conn)
+        self._apply(table, lambda: table.leave(user))
+        self._set(("grace", table.id, user.id), None)
+        for conn in leaving:
+            self._deliver(conn.id, {"msg": "left", "room": table.id},
+                          re=re if conn is requester else None, room=table.id)
+
+    # --- changes, fan-out and bookkeeping ----------------------------------------------
+
+    def _apply(self, table: Table, change: Callable[[], list[Change]],
+               requester: _Conn | None = None, re: Re = None) -> list[Change]:
+        self._touch(table)
+        changes = change()
+        for item in changes:
+            self._publish(table, item, requester, re)
+        return changes
+
+    def _touch(self, table: Table) -> None:
+        if table.id not in self._touched:
+            self._touched[table.id] = (table, len(table.journal))
+
+    def _publish(self, table: Table, change: Change, requester: _Conn | None, re: Re) -> None:
+        """The change's state message for every connection in the room, with its own view:
+        one message object per view, the requester's copy with `re`."""
+        shared: dict[int | None, dict[str, Any]] = {}
+        for conn_id in sorted(self._members.get(table.id, ())):
+            conn = self._conns.get(conn_id)
+            if conn is None:
+                continue
+            seat = table.seat_of(conn.user.id) if conn.playing else None
+            if seat not in change.views:
+                seat = None  # joined after the change, or lost the seat in it
+            message = shared.get(seat)
+            if message is None:
+                message = shared[seat] = {
+                    "msg": "state", "room": table.id, "seq": change.seq,
+                    "event": change.event_for(seat), "table": change.views[seat]}
+            if conn is requester and re is not None:
+                message = {**message, "re": re}
+            self._fx.deliveries.append(Delivery(conn_id, message, table.id))
+
+    def _deliver(self, conn: int, message: dict[str, Any], re: Re = None,
+                 room: str | None = None) -> None:
+        if re is not None:
+            message = {**message, "re": re}
+        self._fx.deliveries.append(Delivery(conn, message, room))
+
+    def _set(self, key: Hashable, at: float | None) -> None:
+        if at is None:
+            if self._deadlines.pop(key, None) is None:
+                return
+        else:
+            self._deadlines[key] = at
+        self._fx.deadlines.append(Deadline(key, at))
+
+    def _finish(self) -> Effects:
+        """Turn what this request did to each room into commits, closes and timers."""
+        fx = self._fx
+        for table, start in self._touched.values():
+            fx.room_list_changed = True
+            for seat in table.seats:
+                if seat is not None and seat.player is not None and seat.human:
+                    self._seated[seat.player.id] = table.id
+            actions = table.journal[start:]
+            close = table.humans == 0 and self.lobby.get(table.id) is table
+            if close:
+                self._close_room(table)
+            elif table.bots_to_act() and ("bot", table.id) not in self._deadlines:
+                self._set(("bot", table.id), self._now + self.settings.bot_delay)
+            if actions or close:
+                token = next(self._tokens)
+                self._pending.setdefault(table.id, deque()).append((token, len(actions)))
+                fx.commits.append(Commit(table, token, list(actions), close))
+        self._touched = {}
+        return fx
+
+    def _close_room(self, table: Table) -> None:
+        """Close a room no person plays in any more; its connections are told `left`."""
+        self._closing[table.id] = table
+        self._drop_room(table)
+
+    def _drop_room(self, table: Table) -> None:
+        self.lobby.close(table.id)
+        for conn_id in sorted(self._members.pop(table.id, ())):
+            conn = self._conns.get(conn_id)
+            if conn is not None and conn.room is table:
+                conn.room, conn.playing = None, False
+                self._deliver(conn_id, {"msg": "left", "room": table.id}, room=table.id)
+        for key in [key for key in self._deadlines if key[1] == table.id]:
+            self._set(key, None)
+
+    def _release_strays(self, table: Table) -> None:
+        """Connections whose place in the room is gone (their seat or watching was undone)
+        leave it."""
+        for conn_id in list(self._members.get(table.id, ())):
+            conn = self._conns.get(conn_id)
+            if conn is None:
+                continue
+            if (conn.playing and table.seat_of(conn.user.id) is None) or (
+                    not conn.playing and conn.user.id not in table.spectators):
+                self._release(conn)
+                self._deliver(conn_id, {"msg": "left", "room": table.id})
+
+    def _sync(self, table: Table) -> None:
+        """Make the room agree with the connections: a seat without a connection of its
+        player is disconnected, a spectator without one stops watching."""
+        self._release_strays(table)
+        for seat in list(table.seats):
+            if seat is None or seat.player is None or seat.bot or not seat.connected:
+                continue
+            if not self._user_attached(table, seat.player.id, True):
+                user = seat.player
+                self._apply(table, lambda: table.set_connected(user, False))
+        for user_id in list(table.spectators):
+            if not self._user_attached(table, user_id, False):
+                self._apply(table, lambda: table.unwatch(Player(user_id, "")))
+        self._touch(table)
+
+
+_HANDLERS: dict[type, Callable[[Engine, Any], None]] = {
+    SignIn: Engine._sign_in,
+    Disconnect: Engine._disconnect,
+    RoomList: Engine._room_list,
+    Create: Engine._create,
+    Join: Engine._join,
+    AddBot: Engine._add_bot,
+    Start: Engine._start,
+    Move: Engine._move,
+    Leave: Engine._leave,
+    Timer: Engine._timer,
+    Recover: Engine._recover,
+}
