@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from game_server.protocol.delivery import encode
 from game_server.protocol.errors import ProtocolError
+from game_server.protocol.handlers import MOVE_ALIASES
 from game_server.protocol.ratelimit import RateLimit
 from game_server.protocol.schema import SchemaViolation, check_client, check_move
 
@@ -213,7 +214,7 @@ class Peer:
             if kind == "move":
                 self._check_move(message["move"])
             re = request_id(message)
-            started = time.perf_counter() if kind == "move" else None
+            started = time.perf_counter() if kind == "move" or kind in MOVE_ALIASES else None
             self._run(self.hub.handle(self, kind, message, re), re, started)
         except ProtocolError as error:
             self.error(error, request_id(message))

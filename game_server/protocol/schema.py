@@ -256,6 +256,19 @@ def _fast_validators(by_name: Mapping[str, Any]) -> dict[str, Any]:
 
 # Every client message type has one today (tests/protocol/test_schema_fast.py says so).
 _FAST_CLIENT = _fast_validators(_CLIENT)
+# Game move payloads (games/<game>/move) whose schema qualifies, by "<game>/move".
+_FAST_MOVES = _fast_validators({name: v for name, v in _GAMES.items() if name.endswith("/move")})
+
+
+def _opaque_objects(validator: Any) -> frozenset[str]:
+    """Properties whose schema is exactly ``{"type": "object"}`` (a game's payload, checked on
+    its own): for them a dict value is as plain as a scalar, since both validators check only
+    that it is an object."""
+    return frozenset(name for name, sub in validator.schema.get("properties", {}).items()
+                     if sub == {"type": "object"})
+
+
+_FAST_OPAQUE = {name: _opaque_objects(_CLIENT[name]) for name in _FAST_CLIENT}
 
 
 # --- Checking ----------------------------------------------------------------------------------
@@ -280,8 +293,12 @@ def _accepted_fast(message: dict[Any, Any]) -> bool:
     if type(name) is not str:
         return False
     fast = _FAST_CLIENT.get(name)
-    if fast is None or not _FAST_VALUE_TYPES.issuperset(map(type, message.values())):
+    if fast is None:
         return False
+    opaque = _FAST_OPAQUE[name]
+    for key, value in message.items():
+        if type(value) not in _FAST_VALUE_TYPES and not (type(value) is dict and key in opaque):
+            return False
     try:
         fast(message)
     except Exception:  # a rejection, or anything worse: jsonschema decides
@@ -297,6 +314,14 @@ def check_move(game: str, move: object) -> None:
         SchemaViolation: the payload breaks the game's schema; the field path starts with
             ``move``.
     """
+    fast = _FAST_MOVES.get(f"{game}/move")
+    if (fast is not None and type(move) is dict
+            and _FAST_VALUE_TYPES.issuperset(map(type, move.values()))):
+        try:
+            fast(move)
+            return
+        except Exception:  # a rejection, or anything worse: jsonschema decides
+            pass
     _check_part(game, "move", move, ["move"])
 
 

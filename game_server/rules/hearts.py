@@ -58,7 +58,7 @@ match (`Hearts.replay`).
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from itertools import combinations
@@ -426,8 +426,9 @@ class Hearts(Game):
         if len(trick_cards) > _PLAYERS - 1:
             raise ValueError("a trick in progress has at most 3 cards")
         if leader is None:
+            # Only the first lead of a deal is known without being told: 2♣'s holder.
             holder = [p for p in range(_PLAYERS) if _TWO_OF_CLUBS in hand_sets[p]]
-            if trick_cards or not holder:
+            if trick_cards or not holder or {len(h) for h in hand_sets} != {HAND_SIZE}:
                 raise ValueError("say who leads the trick (leader)")
             leader = holder[0]
         if not is_index(leader, _PLAYERS):
@@ -516,7 +517,7 @@ class Hearts(Game):
         if not isinstance(data, Mapping):
             raise BadMove(f"a move is a JSON object, not {type(data).__name__}")
         kind = data.get("type")
-        if kind not in _MOVE_FIELDS:
+        if not isinstance(kind, str) or kind not in _MOVE_FIELDS:
             if "type" not in data:
                 raise BadMove("a move needs a type: 'pass' or 'play'")
             raise BadMove(f"unknown move type {_short(kind)}: expected 'pass' or 'play'")
@@ -746,26 +747,8 @@ class Hearts(Game):
 
     def _broken_rule(self, player: int, card: Card) -> str | None:
         """Why `player` may not play `card` (held, on their turn) now, or None if they may."""
-        hand = self._hands[player]
-        first_trick = self._tricks == 0
-        if not self._trick:
-            # The holder of 2♣ leads it to the first trick.
-            if first_trick and card != _TWO_OF_CLUBS:
-                return f"the first trick must start with 2C: cannot lead {card}"
-            # Hearts cannot be led until broken, unless the hand holds only hearts.
-            if (card.suit is Suit.HEARTS and not self._hearts_broken
-                    and any(c.suit is not Suit.HEARTS for c in hand)):
-                return f"hearts are not broken yet: cannot lead {card}"
-            return None
-        led = self._trick[0][1].suit
-        # Follow suit if you can.
-        if card.suit is not led and any(c.suit is led for c in hand):
-            return f"you must follow {led.name.lower()}: cannot play {card}"
-        # No points on the first trick: a heart or Q♠ only from a hand of nothing else.
-        if first_trick and card_points(card) and any(not card_points(c) for c in hand):
-            return (f"no hearts or QS on the first trick while you hold another card:"
-                    f" cannot play {card}")
-        return None
+        return _broken_rule(self._hands[player], [c for _, c in self._trick],
+                            self._tricks == 0, self._hearts_broken, card)
 
     # Changes -----------------------------------------------------------------------------------
 
@@ -978,18 +961,37 @@ class Hearts(Game):
         hand = sorted(self._hands[player], key=_DISPLAY_ORDER)
         if self._phase is Phase.PASS:
             return Pass(_bot_pass(hand))
-        legal = [card for card in hand if self._broken_rule(player, card) is None]
-        if len(legal) == 1:
-            return Play(legal[0])
-        played = {card for pile in self._taken for card in pile} | {c for _, c in self._trick}
-        # Q♠ is "out" while someone else may still play it.
-        queen_out = _QUEEN_OF_SPADES not in played and _QUEEN_OF_SPADES not in self._hands[player]
-        if not self._trick:
-            return Play(_bot_lead(hand, legal, queen_out))
-        led = self._trick[0][1].suit
-        if legal[0].suit is led:
-            return Play(_bot_follow(self._trick, legal, len(self._trick) == _PLAYERS - 1))
-        return Play(_bot_discard(legal, queen_out))
+        trick = [card for _, card in self._trick]
+        # Every card played this deal was seen by all: the bot may count them.
+        played = {card for pile in self._taken for card in pile}.union(trick)
+        queen_out = _QUEEN_OF_SPADES not in played and _QUEEN_OF_SPADES not in hand
+        return Play(_bot_play(hand, trick, self._tricks == 0, self._hearts_broken, queen_out))
+
+    @classmethod
+    def move_from_view(cls, view: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The bot's choice (see `bot_move`) made from a player's view alone, as wire JSON;
+        the caller asks when that player may act (the view does not say who "you" are).
+        None for a spectator's view, a player who has already chosen the pass, or the end.
+
+        A view shows only the current and the last trick, so whether Q♠ is still out is a
+        guess here: it counts as gone once the points taken this deal reach 13.
+        """
+        codes = view.get("hand")
+        phase = view.get("phase")
+        if codes is None or phase not in (Phase.PASS.value, Phase.PLAY.value) or not codes:
+            return None
+        hand = sorted((Card.from_str(code) for code in codes), key=_DISPLAY_ORDER)
+        if phase == Phase.PASS.value:
+            if "passing" in view:
+                return None
+            return cls.move_to_json(Pass(_bot_pass(hand)))
+        trick = [Card.from_str(play["card"]) for play in view["trick"]]
+        # On its turn a player has not played to the trick: 13 cards mean the first trick.
+        first_trick = len(hand) == HAND_SIZE
+        queen_out = (_QUEEN_OF_SPADES not in hand and _QUEEN_OF_SPADES not in trick
+                     and sum(view["taken"]) < card_points(_QUEEN_OF_SPADES))
+        card = _bot_play(hand, trick, first_trick, bool(view["hearts_broken"]), queen_out)
+        return cls.move_to_json(Play(card))
 
     # Helpers -----------------------------------------------------------------------------------
 
@@ -1007,7 +1009,46 @@ class Hearts(Game):
         return f"<Hearts deal={self._deal} dealer={self._dealer} {state} totals={self._totals}>"
 
 
-# The bot's choices: pure functions of what the player sees -------------------------------------
+# The rules of a play and the bot's choices: pure functions of what the player sees ------------
+
+
+def _broken_rule(hand: Collection[Card], trick: Sequence[Card], first_trick: bool,
+                 hearts_broken: bool, card: Card) -> str | None:
+    """Why a player holding `hand` (and `card` in it) may not play `card` to `trick` (the
+    cards played to it so far), or None if they may."""
+    if not trick:
+        # The holder of 2♣ leads it to the first trick.
+        if first_trick and card != _TWO_OF_CLUBS:
+            return f"the first trick must start with 2C: cannot lead {card}"
+        # Hearts cannot be led until broken, unless the hand holds only hearts.
+        if (card.suit is Suit.HEARTS and not hearts_broken
+                and any(c.suit is not Suit.HEARTS for c in hand)):
+            return f"hearts are not broken yet: cannot lead {card}"
+        return None
+    led = trick[0].suit
+    # Follow suit if you can.
+    if card.suit is not led and any(c.suit is led for c in hand):
+        return f"you must follow {led.name.lower()}: cannot play {card}"
+    # No points on the first trick: a heart or Q♠ only from a hand of nothing else (a hand of
+    # hearts and Q♠ alone may play any of them).
+    if first_trick and card_points(card) and any(not card_points(c) for c in hand):
+        return (f"no hearts or QS on the first trick while you hold another card:"
+                f" cannot play {card}")
+    return None
+
+
+def _bot_play(hand: Sequence[Card], trick: Sequence[Card], first_trick: bool,
+              hearts_broken: bool, queen_out: bool) -> Card:
+    """The bot's card: `hand` in display order, `trick` the cards played to it so far,
+    `queen_out` whether another player may still hold Q♠."""
+    legal = [c for c in hand if _broken_rule(hand, trick, first_trick, hearts_broken, c) is None]
+    if len(legal) == 1:
+        return legal[0]
+    if not trick:
+        return _bot_lead(hand, legal, queen_out)
+    if legal[0].suit is trick[0].suit:
+        return _bot_follow(trick, legal, last=len(trick) == _PLAYERS - 1)
+    return _bot_discard(legal, queen_out)
 
 # A Q♠ with at least this many lower spades beside it can usually be held until it can be
 # dropped on someone else's trick.
@@ -1051,13 +1092,13 @@ def _bot_lead(hand: Sequence[Card], legal: Sequence[Card], queen_out: bool) -> C
     return min(legal, key=risk)
 
 
-def _bot_follow(trick: Sequence[tuple[int, Card]], legal: Sequence[Card], last: bool) -> Card:
-    led = trick[0][1].suit
-    best = max(c.rank for _, c in trick if c.suit is led)
+def _bot_follow(trick: Sequence[Card], legal: Sequence[Card], last: bool) -> Card:
+    led = trick[0].suit
+    best = max(c.rank for c in trick if c.suit is led)
     if _QUEEN_OF_SPADES in legal and best > Rank.QUEEN:
         return _QUEEN_OF_SPADES  # Someone else's A♠ or K♠ takes the queen.
     not_queen = [c for c in legal if c != _QUEEN_OF_SPADES] or list(legal)
-    if last and not any(card_points(c) for _, c in trick):
+    if last and not any(card_points(c) for c in trick):
         # Nothing in the trick and nobody after: winning costs nothing and sheds a high card.
         return max(not_queen, key=lambda c: c.rank)
     losing = [c for c in legal if c.rank < best]
