@@ -182,7 +182,7 @@ TRANSPORTS = ("websocket", "xhr-streaming", "xhr-polling")
 
 
 class GameClient:
-    """One protocol-v1 connection, over SockJS WebSocket (default) or an HTTP transport."""
+    """One protocol-2 connection, over SockJS WebSocket (default) or an HTTP transport."""
 
     #: `request` keeps under the server's rate limit (bursts of 40, 20 messages/s) by waiting.
     PACE_BURST = 40

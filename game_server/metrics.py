@@ -12,10 +12,10 @@ Metrics:
 | `game_connections` | gauge | transport | open SockJS connections |
 | `game_authenticated_connections` | gauge | | connections that signed in |
 | `game_rooms` | gauge | status | rooms waiting, playing, finished |
-| `game_moves_total` | counter | kind | accepted moves (put, take; bots included) |
+| `game_moves_total` | counter | kind | accepted moves by game (`crazy_eights`, `hearts`; bots included) |
 | `game_room_changes_total` | counter | | changes of any room (each one seq step) |
 | `game_state_messages_total` | counter | | `state` messages sent |
-| `game_move_seconds` | histogram | | from receiving a put/take to sending its state |
+| `game_move_seconds` | histogram | | from receiving a move to sending its state |
 | `game_errors_total` | counter | code | `error` messages sent, by code |
 | `game_send_queue_bytes` | gauge | stat (max, total) | bytes waiting in SockJS send queues |
 | `game_commits_total` | counter | | move-log transactions committed |
@@ -52,7 +52,7 @@ class Metrics(NoMetrics):
         self._changes = Counter("game_room_changes", "Changes of any room", registry=r)
         self._states = Counter("game_state_messages", "state messages sent", registry=r)
         self._move_seconds = Histogram("game_move_seconds",
-                                       "From receiving a put/take to sending its state",
+                                       "From receiving a move to sending its state",
                                        buckets=MOVE_BUCKETS, registry=r)
         self._errors = Counter("game_errors", "error messages sent", ["code"], registry=r)
         self._by_transport: dict[str, Any] = {}

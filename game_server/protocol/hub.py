@@ -25,7 +25,7 @@ from game_server.protocol.commits import MemoryLog, commit
 from game_server.protocol.delivery import deliver
 from game_server.protocol.errors import ProtocolError
 from game_server.protocol.lobby_push import RoomListPush
-from game_server.protocol.peer import Peer
+from game_server.protocol.peer import PROTOCOL, Peer
 from game_server.protocol.timers import Timers
 from game_server.rules import catalogue
 from game_server.tables import Engine, EngineSettings, Lobby, Player, Table
@@ -34,7 +34,7 @@ from game_server.tables.requests import Effects, Recover, Timer
 log = logging.getLogger(__name__)
 
 #: The protocol this server speaks (docs/protocol.md); clients name it in `auth`.
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = PROTOCOL
 
 
 class NoMetrics:

@@ -246,7 +246,10 @@ class CrazyEights(Game):
             raise BadMove(f"a move must be an object, not {type(data).__name__}")
         kind = data.get("type")
         if kind == "take":
-            _reject_extra_keys(data, {"type"})
+            # Protocol 1 allowed a take to say where from; the deck is the only place.
+            _reject_extra_keys(data, {"type", "from"})
+            if data.get("from", "deck") != "deck":
+                raise BadMove(f"a take is from the deck, not {data['from']!r}")
             return Take()
         if kind == "put":
             _reject_extra_keys(data, {"type", "card", "suit"})
@@ -385,7 +388,7 @@ class CrazyEights(Game):
         if self._outcome is not None:
             raise GameFinished("the game is over")
         if player != self._turn:
-            raise NotYourTurn(f"it is not your turn: player {self._turn} is to move")
+            raise NotYourTurn("it is not your turn")
         if isinstance(move, Take):
             # With the reshuffle rule the deck is only empty when the pile is just its top card.
             if not self._deck:
@@ -564,7 +567,7 @@ class CrazyEights(Game):
         if self.is_finished:
             raise GameFinished("the game is over")
         if player != self._turn:
-            raise NotYourTurn(f"it is not your turn: player {self._turn} is to move")
+            raise NotYourTurn("it is not your turn")
         moves = self.legal_moves(player)
         hand = self.hand(player)
         # Eights are wild, so they do not count towards the suit the hand is long in.

@@ -110,12 +110,18 @@ _DISPLAY_ORDER = Card.index.fget
 def card_points(card: Card) -> int:
     """What taking `card` costs: 1 for a heart, 13 for Q♠, else 0.
 
-    >>> card_points(Card.from_str("QS")), card_points(Card.from_str("TH")), card_points(Card.from_str("AS"))
-    (13, 1, 0)
+    >>> [card_points(Card.from_str(code)) for code in ("QS", "TH", "AS")]
+    [13, 1, 0]
     """
-    if card.suit is Suit.HEARTS:
-        return 1
-    return 13 if card == _QUEEN_OF_SPADES else 0
+    return _POINTS[card.index]
+
+
+# By card index: every view adds up the points taken, and comparing Card dataclasses field by
+# field made that a third of the time of a played-out match.
+_POINTS = tuple(
+    1 if card.suit is Suit.HEARTS else 13 if card.index == _QUEEN_OF_SPADES.index else 0
+    for card in FULL_DECK
+)
 
 
 def _codes(cards: Iterable[Card]) -> list[str]:
@@ -199,8 +205,8 @@ class Pass:
         for card in cards:
             if not isinstance(card, Card):
                 raise TypeError(f"a pass holds cards, not {card!r}")
-        repeated = sorted({card for card in cards if cards.count(card) > 1}, key=_DISPLAY_ORDER)
-        if repeated:
+        if len(set(cards)) != len(cards):
+            repeated = sorted({c for c in cards if cards.count(c) > 1}, key=_DISPLAY_ORDER)
             raise ValueError(f"a pass cannot hold a card twice: {' '.join(map(str, repeated))}")
         if len(cards) != PASS_SIZE:
             raise ValueError(f"a pass is exactly {PASS_SIZE} cards, not {len(cards)}")
@@ -256,6 +262,14 @@ class Play:
         return f"Play.from_str('{self}')"
 
 
+def _sorted_pass(cards: tuple[Card, ...]) -> Pass:
+    """A `Pass` of 3 different cards already in display order, without checking them again:
+    listing the 286 passes of a hand through the checks took most of `legal_moves`' time."""
+    move = object.__new__(Pass)
+    object.__setattr__(move, "cards", cards)
+    return move
+
+
 _MOVE_FIELDS = {"pass": ("type", "cards"), "play": ("type", "card")}
 
 
@@ -305,6 +319,7 @@ class Hearts(Game):
     _tricks: int
     _hearts_broken: bool
     _taken: list[list[Card]]
+    _points: list[int]
     _totals: list[int]
     _outcome: Outcome | None
 
@@ -390,7 +405,8 @@ class Hearts(Game):
             raise ValueError("a card appears more than once")
         if (not isinstance(totals, Sequence) or len(totals) != _PLAYERS
                 or not all(is_index(t, MATCH_POINTS) for t in totals)):
-            raise ValueError(f"totals must be {_PLAYERS} whole numbers from 0 to {MATCH_POINTS - 1}")
+            raise ValueError(
+                f"totals must be {_PLAYERS} whole numbers from 0 to {MATCH_POINTS - 1}")
         direction = PassDirection.of_deal(deal)
 
         game = cls.__new__(cls)
@@ -405,6 +421,7 @@ class Hearts(Game):
         game._trick = []
         game._last_trick = None
         game._taken = [list(pile) for pile in taken_lists]
+        game._points = [sum(map(card_points, pile)) for pile in taken_lists]
         game._totals = list(totals)
         game._outcome = None
 
@@ -415,7 +432,8 @@ class Hearts(Game):
                 raise ValueError("nothing is played before the pass")
             sizes = {len(h) + (PASS_SIZE if pass_lists[p] else 0) for p, h in enumerate(hand_sets)}
             if sizes != {HAND_SIZE}:
-                raise ValueError(f"every player holds {HAND_SIZE} cards (with the pass) at the pass")
+                raise ValueError(
+                    f"every player holds {HAND_SIZE} cards (with the pass) at the pass")
             game._leader = None
             game._tricks = 0
             game._hearts_broken = False
@@ -487,6 +505,7 @@ class Hearts(Game):
         self._tricks = 0
         self._hearts_broken = False
         self._taken = [[] for _ in range(_PLAYERS)]
+        self._points = [0] * _PLAYERS
         if self.pass_direction is PassDirection.NONE:
             self._start_play()
         else:
@@ -509,13 +528,13 @@ class Hearts(Game):
             BadMove: not an object, an unknown type, a missing or unknown field, a bad card
                 code, or not exactly 3 different cards in a pass.
 
-        >>> Hearts.parse_move({"type": "play", "card": "10H"})
+        >>> Hearts.parse_move({"type": "pass", "cards": ["QS", "QS", "2C"]})
         Traceback (most recent call last):
         ...
-        game_server.rules.game.BadMove: card: bad card code '10H': expected rank (2-9 T J Q K A) then suit (C D H S)
+        game_server.rules.game.BadMove: cards: a pass cannot hold a card twice: QS
         """
         if not isinstance(data, Mapping):
-            raise BadMove(f"a move is a JSON object, not {type(data).__name__}")
+            raise BadMove(f"a move is a JSON object, not {_json_kind(data)}")
         kind = data.get("type")
         if not isinstance(kind, str) or kind not in _MOVE_FIELDS:
             if "type" not in data:
@@ -621,7 +640,7 @@ class Hearts(Game):
 
     def points_taken(self) -> tuple[int, ...]:
         """Points each player has taken in tricks this deal, before the moon rule."""
-        return tuple(sum(map(card_points, pile)) for pile in self._taken)
+        return tuple(self._points)
 
     def taken_cards(self, player: int) -> tuple[Card, ...]:
         """The cards `player` has taken in tricks this deal (everyone saw them played).
@@ -702,7 +721,7 @@ class Hearts(Game):
             return []
         hand = sorted(self._hands[player], key=_DISPLAY_ORDER)
         if self._phase is Phase.PASS:
-            return [Pass(cards) for cards in combinations(hand, PASS_SIZE)]
+            return [_sorted_pass(cards) for cards in combinations(hand, PASS_SIZE)]
         return [Play(card) for card in hand if self._broken_rule(player, card) is None]
 
     def check(self, player: int, move: Pass | Play) -> None:
@@ -738,7 +757,7 @@ class Hearts(Game):
             raise IllegalMove(f"cannot pass {move} now: the cards are being played")
         turn = self.turn
         if player != turn:
-            raise NotYourTurn(f"it is not your turn: player {turn} is to play")
+            raise NotYourTurn("it is not your turn")
         if move.card not in self._hands[player]:
             raise NotInHand(f"you do not hold {move.card}")
         problem = self._broken_rule(player, move.card)
@@ -826,11 +845,13 @@ class Hearts(Game):
         winner = max((c.rank, p) for p, c in self._trick if c.suit is led)[1]
         cards = [c for _, c in self._trick]
         self._taken[winner].extend(cards)
+        points = sum(map(card_points, cards))
+        self._points[winner] += points
         self._last_trick = (tuple(self._trick), winner)
         self._trick = []
         self._leader = winner
         self._tricks += 1
-        event["trick"] = {"winner": winner, "points": sum(map(card_points, cards))}
+        event["trick"] = {"winner": winner, "points": points}
         if any(self._hands):
             return Step(player, move, event)
 
@@ -925,7 +946,7 @@ class Hearts(Game):
             view["last_trick"] = {"plays": [{"player": p, "card": str(c)} for p, c in plays],
                                   "winner": winner}
         view["hearts_broken"] = self._hearts_broken
-        view["taken"] = list(self.points_taken())
+        view["taken"] = list(self._points)
         view["totals"] = list(self._totals)
         view["turn"] = self.turn
         if self._outcome is not None:
@@ -957,7 +978,7 @@ class Hearts(Game):
         if player not in self.to_act():
             if self._phase is Phase.PASS:
                 raise NotYourTurn("you have already chosen your pass; it cannot be changed")
-            raise NotYourTurn(f"it is not your turn: player {self.turn} is to play")
+            raise NotYourTurn("it is not your turn")
         hand = sorted(self._hands[player], key=_DISPLAY_ORDER)
         if self._phase is Phase.PASS:
             return Pass(_bot_pass(hand))
@@ -1018,7 +1039,7 @@ def _broken_rule(hand: Collection[Card], trick: Sequence[Card], first_trick: boo
     cards played to it so far), or None if they may."""
     if not trick:
         # The holder of 2♣ leads it to the first trick.
-        if first_trick and card != _TWO_OF_CLUBS:
+        if first_trick and card.index != _TWO_OF_CLUBS.index:
             return f"the first trick must start with 2C: cannot lead {card}"
         # Hearts cannot be led until broken, unless the hand holds only hearts.
         if (card.suit is Suit.HEARTS and not hearts_broken
@@ -1125,6 +1146,17 @@ def _parse_card(code: object, where: str) -> Card:
         return Card.from_str(code)  # type: ignore[arg-type]
     except ValueError as error:
         raise BadMove(f"{where}: {error}") from None
+
+
+def _json_kind(value: object) -> str:
+    """The JSON name of a value's type, for error texts: 'an array', 'null'..."""
+    if value is None:
+        return "null"
+    for kinds, name in (((bool,), "a boolean"), ((int, float), "a number"), ((str,), "a string"),
+                        ((list, tuple), "an array")):
+        if isinstance(value, kinds):
+            return name
+    return type(value).__name__
 
 
 def _short(value: object) -> str:

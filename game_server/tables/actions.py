@@ -6,7 +6,7 @@ name with a version (``"sit@1"``, ``"move@1"``), never a method name: a change t
 means gets a new version, and the old one keeps replaying as it always did.
 
 Logs written before kinds had versions (protocol 1, up to d5706ac) used the bare names; they mean
-version 1 of each kind, and `Action.from_stored` reads them so.
+version 1 of each kind, and `Action.stored` reads them so.
 
 Imports only the standard library.
 """

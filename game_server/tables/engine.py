@@ -170,6 +170,7 @@ class Engine:
 
     def _create(self, request: Create) -> None:
         conn = self._conn(request.conn)
+        self.lobby.check(request.game, request.seats)  # refuse before leaving anything
         self._refuse_if_playing_elsewhere(conn, None)
         self._leave_for(conn, None)
         table = self.lobby.create(request.name, request.game, request.seats)

@@ -44,17 +44,32 @@ class Lobby:
         Raises:
             TableError: the game or the seat count is not offered.
         """
-        rules = GAMES.get(game)
-        if rules is None:
-            raise TableError("bad_message", f"unknown game {game!r}")
-        if seats is None:
-            seats = rules.DEFAULT_SEATS
+        seats = self.check(game, seats)
         room_id = self._room_ids()
         while room_id in self._rooms:
             room_id = self._room_ids()
         table = Table(room_id, name.strip(), game, seats, self._seeds)
         self._rooms[room_id] = table
         return table
+
+    @staticmethod
+    def check(game: str, seats: int | None) -> int:
+        """The seat count a new room of `game` gets (`seats`, or the game's usual number).
+
+        Raises:
+            TableError: bad_message for a game this server does not run or a seat count the
+                game is not played with.
+        """
+        rules = GAMES.get(game)
+        if rules is None:
+            raise TableError("bad_message", f"unknown game {game!r}: this server runs "
+                             f"{', '.join(sorted(GAMES))}")
+        if seats is None:
+            return rules.DEFAULT_SEATS
+        if not rules.MIN_PLAYERS <= seats <= rules.MAX_PLAYERS:
+            raise TableError("bad_message", f"{rules.title} is played with "
+                             f"{rules.MIN_PLAYERS} to {rules.MAX_PLAYERS} players, not {seats}")
+        return seats
 
     def add(self, table: Table) -> None:
         """Host a room rebuilt from the move log."""

@@ -2,7 +2,7 @@
 
 Routes:
 - `/sockjs/...`: the game protocol over every SockJS transport.
-- `/config.json`: what the web client needs to know ({dev, server, protocol}).
+- `/config.json`: what the web client needs to know ({dev, server, protocol, games}).
 - `/dev/login` (only with --dev): create or find a user by name and hand out a token.
 - `/api/...`: the history of finished games (docs/api.md).
 - `/metrics`: Prometheus metrics (game_server/metrics.py lists them).
