@@ -21,6 +21,7 @@ down_revision: str | Sequence[str] | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+_detail = sa.table("games", sa.column("id", sa.Integer()), sa.column("detail", sa.JSON()))
 _games = sa.table("games", sa.column("blocked", sa.Boolean()), sa.column("detail", sa.JSON()),
                   sa.column("status", sa.String()))
 
@@ -47,8 +48,9 @@ def downgrade() -> None:
     with op.batch_alter_table("games") as batch:
         batch.add_column(sa.Column("blocked", sa.Boolean(), nullable=False,
                                    server_default=sa.false()))
-    rows = op.get_bind().execute(sa.text("SELECT id, detail FROM games")).all()
+    rows = op.get_bind().execute(sa.select(_detail.c.id, _detail.c.detail)).all()
     for row in rows:
+        # Read through the JSON type: SQLite hands raw SQL the JSON text, not a dict.
         detail = row.detail if isinstance(row.detail, dict) else None
         if detail and detail.get("blocked"):
             op.execute(sa.text("UPDATE games SET blocked = :b WHERE id = :i")

@@ -1,8 +1,10 @@
 """What a person does in the browser client, as functions over Playwright pages.
 
 Every action goes through the page as a person would (typing, clicking the cards and the deck,
-picking a suit); the tests read what the page shows through `data-testid` and `data-*`
-attributes, and the frames the client received through the test-only `window.__GAME_TEST__`.
+picking a suit, choosing cards to pass); the tests read what the page shows through
+`data-testid` and `data-*` attributes, and the frames the client received through the test-only
+`window.__GAME_TEST__`. The Crazy Eights moves are here; the Hearts ones are in
+test_hearts.py.
 """
 
 from __future__ import annotations
@@ -25,15 +27,21 @@ class TableView:
 
     seq: int
     status: str
-    turn: int | None
+    game: str
+    to_act: tuple[int, ...]
     you: int | None
     hand: tuple[str, ...]
     playable: tuple[str, ...]
     deck: int
 
     @property
+    def turn(self) -> int | None:
+        """The seat to move when exactly one may (Crazy Eights; Hearts during the play)."""
+        return self.to_act[0] if len(self.to_act) == 1 else None
+
+    @property
     def my_turn(self) -> bool:
-        return self.status == "playing" and self.you is not None and self.turn == self.you
+        return self.status == "playing" and self.you is not None and self.you in self.to_act
 
 
 _READ_TABLE = """() => {
@@ -42,8 +50,8 @@ _READ_TABLE = """() => {
   const cards = (sel) => [...t.querySelectorAll(sel)].map((b) => b.dataset.card);
   const deck = t.querySelector('[data-testid="deck"]');
   return {
-    seq: Number(t.dataset.seq), status: t.dataset.status,
-    turn: t.dataset.turn === '' ? null : Number(t.dataset.turn),
+    seq: Number(t.dataset.seq), status: t.dataset.status, game: t.dataset.game,
+    toAct: t.dataset.toAct === '' ? [] : t.dataset.toAct.split(',').map(Number),
     you: t.dataset.you === '' ? null : Number(t.dataset.you),
     hand: cards('[data-testid="hand"] button'),
     playable: cards('[data-testid="hand"] [data-playable="true"]'),
@@ -56,8 +64,9 @@ def read_table(page: Page) -> TableView | None:
     raw = page.evaluate(_READ_TABLE)
     if raw is None:
         return None
-    return TableView(seq=raw["seq"], status=raw["status"], turn=raw["turn"], you=raw["you"],
-                     hand=tuple(raw["hand"]), playable=tuple(raw["playable"]), deck=raw["deck"])
+    return TableView(seq=raw["seq"], status=raw["status"], game=raw["game"],
+                     to_act=tuple(raw["toAct"]), you=raw["you"], hand=tuple(raw["hand"]),
+                     playable=tuple(raw["playable"]), deck=raw["deck"])
 
 
 def frames(page: Page) -> list[dict]:
@@ -83,8 +92,9 @@ def sign_in(page: Page, name: str) -> None:
     expect_connected(page)
 
 
-def create_room(page: Page, name: str, seats: int) -> str:
-    """Create a room from the lobby; returns its id once the table shows."""
+def create_room(page: Page, name: str, seats: int, game: str = "crazy_eights") -> str:
+    """Create a room of `game` from the lobby; returns its id once the table shows."""
+    page.get_by_test_id("create-game").select_option(game)
     page.get_by_test_id("create-name").fill(name)
     page.get_by_test_id("create-seats").select_option(str(seats))
     page.get_by_test_id("create-submit").click()

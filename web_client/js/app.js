@@ -1,10 +1,13 @@
 /**
  * The browser client's wiring: sign-in, the connection, the lobby and the table.
  *
- * The app keeps one small model (who we are, the last `room_list`, the last `state`, the event
- * log, the open suit picker) and redraws from it; rendering lives in render.js and is a pure
- * function of that model, so a resync after a reconnection is just a redraw. User actions are
- * buttons with a `data-action`, handled here by one listener at the document root.
+ * The app keeps one small model (who we are, the games the server runs, the last `room_list`,
+ * the last `state`, the event log, the game renderer's own UI state) and redraws from it;
+ * rendering lives in render.js (the frame) and in the game's renderer (`games/<name>.js`,
+ * loaded by the room's `table.game`), and is a pure function of that model, so a resync after
+ * a reconnection is just a redraw. User actions are buttons with a `data-action`, handled here
+ * by one listener at the document root: the room's own actions here, the game's by its
+ * renderer's `handleAction`, which returns a move to send or a change of its UI state.
  *
  * Sign-in: with the server's --dev mode, a name posted to /dev/login gives a token; otherwise
  * the main site hands over a token in the URL fragment (#token=...), which is removed from the
@@ -13,9 +16,12 @@
  */
 
 import { Connection, transportsFromQuery } from './connection.js';
-import { renderRoomList, renderStatus, renderTable } from './render.js';
+import {
+  gameInfo, renderGameOptions, renderRoomList, renderRules, renderSeatOptions, renderStatus,
+  renderTable, tableContext,
+} from './render.js';
 import { describeEvent } from './log.js';
-import { parseCard } from './cards.js';
+import { loadRenderer, rendererFor } from './renderers.js';
 
 const SESSION_KEY = 'cardtable.session'; // {mode: "dev"|"token", name?, token, at}
 const ROOM_KEY = 'cardtable.room'; // {id, as: "player"|"spectator"}
@@ -28,8 +34,12 @@ const LOG_KEEP = 30;
 
 const $ = (id) => document.getElementById(id);
 
+/** The protocol version this client speaks (docs/protocol.md); `auth` names it. */
+const PROTOCOL = 2;
+
 const model = {
   config: null,
+  games: [], // the server's games: [{name, title, min, max, seats}] (config.json, welcome)
   view: 'loading',
   user: null,
   rooms: [],
@@ -37,7 +47,7 @@ const model = {
   state: null,
   leftRoom: null, // the room we left last: late changes from it are not drawn
   log: [],
-  picker: null,
+  ui: {}, // the game renderer's own UI state (a suit picker, cards chosen), for this room
   status: { state: 'idle', transport: null, retryIn: null },
 };
 
@@ -113,35 +123,47 @@ function setView(view) {
 
 function draw() {
   if (model.view === 'lobby') {
-    $('rooms').replaceChildren(renderRoomList(model.rooms));
+    $('rooms').replaceChildren(renderRoomList(model.rooms, model.games));
   } else if (model.view === 'table' && model.state) {
     drawTable();
   }
 }
 
-/** Redraw the table, keeping keyboard focus on the same control when it still exists. */
-function drawTable() {
+/** The renderer of the room's game (null while it loads). */
+function currentRenderer() {
+  return model.state ? rendererFor(model.state.table.game) : null;
+}
+
+/**
+ * Redraw the table, keeping keyboard focus on the same control when it still exists (or on
+ * `focusKey`, a `data-testid`). An open dialog of the game (a picker) takes the focus.
+ */
+function drawTable(focusKey = null) {
   const root = $('view-table');
   const active = document.activeElement;
-  const focusKey = root.contains(active) && active.dataset ? active.dataset.testid : null;
-  const wasInHand = focusKey && focusKey.startsWith('card-');
+  const key = focusKey || (root.contains(active) && active.dataset ? active.dataset.testid : null);
+  const wasInHand = Boolean(key && active && active.closest && active.closest('[data-testid="hand"]'));
   root.replaceChildren(renderTable({
     state: model.state,
     log: model.log,
-    picker: model.picker,
+    ui: model.ui,
     roomName: model.roomNames[model.state.room],
+    renderer: currentRenderer(),
+    info: gameInfo(model.games, model.state.table.game),
   }));
-  if (model.picker) {
-    const first = root.querySelector('[data-action="choose-suit"]');
-    if (first && !root.querySelector('.suit-picker').contains(document.activeElement)) first.focus();
+  const dialog = root.querySelector('[role="dialog"]');
+  if (dialog) {
+    if (!dialog.contains(document.activeElement)) {
+      const first = dialog.querySelector('[data-autofocus]') || dialog.querySelector('button');
+      if (first) first.focus();
+    }
     return;
   }
-  if (!focusKey) return;
-  let target = root.querySelector(`[data-testid="${CSS.escape(focusKey)}"]`);
+  if (!key) return;
+  let target = root.querySelector(`[data-testid="${CSS.escape(key)}"]`);
   if (!target && wasInHand) {
     target = root.querySelector('[data-testid="hand"] [data-playable="true"]')
-      || root.querySelector('[data-testid="hand"] button')
-      || root.querySelector('[data-testid="deck"]');
+      || root.querySelector('[data-testid="hand"] button');
   }
   if (target) target.focus({ preventScroll: true });
 }
@@ -263,7 +285,7 @@ function startConnection() {
   connection = new Connection({
     url: 'sockjs',
     transports: transportsFromQuery(window.location.search),
-    onMessage: handleMessage,
+    onMessage: receive,
     onStatus: (status) => {
       model.status = status;
       document.body.dataset.conn = status.state;
@@ -294,7 +316,7 @@ async function authenticate(retried = false) {
   if (conn !== connection) return undefined;
   let welcome;
   try {
-    welcome = await conn.request({ msg: 'auth', token });
+    welcome = await conn.request({ msg: 'auth', protocol: PROTOCOL, token });
   } catch (err) {
     if (err.code === 'invalid_token') {
       const session = load(SESSION_KEY);
@@ -306,6 +328,7 @@ async function authenticate(retried = false) {
     return undefined;
   }
   setUser(welcome.user);
+  if (Array.isArray(welcome.games) && welcome.games.length) setGames(welcome.games);
   conn.markHealthy();
   const room = load(ROOM_KEY);
   if (room && room.id) {
@@ -327,16 +350,31 @@ function forgetRoom() {
   save(LOG_KEY, null);
   model.state = null;
   model.log = [];
-  model.picker = null;
+  model.ui = {};
 }
 
 // ---------------------------------------------------------------------------------------------
 // Messages from the server
 
-function handleMessage(msg) {
+// Messages are handled one at a time, in order: a `state` of a game whose renderer is not
+// loaded yet waits for it (a dynamic import), and every message after it waits too.
+let inbox = Promise.resolve();
+
+function receive(msg) {
+  inbox = inbox.then(() => handleMessage(msg)).catch((err) => {
+    // eslint-disable-next-line no-console
+    console.error('could not handle', msg, err);
+  });
+}
+
+async function handleMessage(msg) {
+  if (msg.msg === 'state' && msg.table && !rendererFor(msg.table.game)) {
+    await loadRenderer(msg.table.game);
+  }
   switch (msg.msg) {
     case 'welcome':
       setUser(msg.user);
+      if (Array.isArray(msg.games) && msg.games.length) setGames(msg.games);
       break;
     case 'room_list':
       model.rooms = msg.rooms || [];
@@ -375,21 +413,22 @@ function handleState(msg) {
     model.log = stored && stored.room === msg.room ? stored.lines : [];
     model.logSeq = stored && stored.room === msg.room ? stored.seq : -1;
   }
+  const renderer = rendererFor(msg.table.game);
   if (msg.event && msg.seq > (model.logSeq ?? -1)) {
-    for (const text of describeEvent(msg.event, msg.table, previous && previous.table)) {
+    for (const text of describeEvent(msg.event, msg.table, previous && previous.table, renderer)) {
       model.log.push({ seq: msg.seq, text });
     }
     model.log = model.log.slice(-LOG_KEEP);
     model.logSeq = msg.seq;
     save(LOG_KEY, { room: msg.room, seq: msg.seq, lines: model.log });
   }
+  if (!previous) model.ui = {};
   model.state = msg;
   const table = msg.table;
   save(ROOM_KEY, { id: msg.room, as: table.you == null ? 'spectator' : 'player' });
-  if (model.picker) {
-    const stillMine = table.status === 'playing' && table.turn === table.you
-      && (table.hand || []).includes(model.picker);
-    if (!stillMine) model.picker = null;
+  if (renderer && typeof renderer.reconcileUi === 'function') {
+    model.ui = table.game_state == null ? {}
+      : renderer.reconcileUi(model.ui, table.game_state, tableContext(msg, { ui: model.ui, info: gameInfo(model.games, table.game) })) || {};
   }
   if (model.view !== 'table') setView('table');
   else draw();
@@ -421,6 +460,7 @@ async function ask(message) {
   }
 }
 
+/** A click on a `data-action` button: the room's own actions, else the game renderer's. */
 function onAction(button) {
   const action = button.dataset.action;
   switch (action) {
@@ -434,28 +474,6 @@ function onAction(button) {
     case 'watch':
       ask({ msg: 'join', room: button.dataset.room, as: action === 'join' ? 'player' : 'spectator' });
       break;
-    case 'put': {
-      const card = button.dataset.card;
-      const parsed = parseCard(card);
-      if (parsed && parsed.rank === '8' && button.dataset.playable === 'true') {
-        model.picker = card;
-        drawTable();
-      } else {
-        act({ msg: 'put', card });
-      }
-      break;
-    }
-    case 'choose-suit':
-      model.picker = null;
-      act({ msg: 'put', card: button.dataset.card, suit: button.dataset.suit });
-      drawTable();
-      break;
-    case 'cancel-suit':
-      closePicker();
-      break;
-    case 'take':
-      act({ msg: 'take', from: 'deck' });
-      break;
     case 'add_bot':
       act({ msg: 'add_bot' });
       break;
@@ -466,16 +484,28 @@ function onAction(button) {
       if (act({ msg: 'leave' }) && model.state) model.leftRoom = model.state.room;
       break;
     default:
+      if (model.view === 'table' && model.state && button.closest('#view-table')) {
+        gameAction(action, { ...button.dataset });
+      }
       break;
   }
 }
 
-function closePicker() {
-  const card = model.picker;
-  model.picker = null;
-  drawTable();
-  const button = card && document.querySelector(`[data-testid="card-${card}"]`);
-  if (button) button.focus();
+/**
+ * Hand a game action to the room's renderer. It answers with what to do: `move` (a payload to
+ * send as `{msg: "move", move}`), `ui` (its new UI state, drawn at once) and `focus` (the
+ * `data-testid` to focus after the redraw), or null for nothing.
+ */
+function gameAction(action, dataset) {
+  const renderer = currentRenderer();
+  if (!renderer || typeof renderer.handleAction !== 'function') return false;
+  const ctx = tableContext(model.state, { ui: model.ui, info: gameInfo(model.games, model.state.table.game) });
+  const answer = renderer.handleAction(action, dataset, ctx);
+  if (!answer) return false;
+  if (answer.ui) model.ui = answer.ui;
+  if (answer.move) act({ msg: 'move', move: answer.move });
+  if (answer.ui || answer.focus) drawTable(answer.focus || null);
+  return true;
 }
 
 async function onCreateSubmit(event) {
@@ -505,11 +535,36 @@ async function onCreateSubmit(event) {
   }
 }
 
-/** Arrow keys move between the cards of the hand; Escape closes the suit picker. */
+/** The games the server runs: fill the create form (game list, seat counts, rules). */
+function setGames(games) {
+  model.games = games;
+  const select = $('create-game');
+  const current = select.value;
+  select.replaceChildren(...renderGameOptions(games,
+    games.some((g) => g.name === current) ? current : games[0] && games[0].name));
+  onGameChosen();
+  if (model.view === 'lobby') draw();
+}
+
+/** A game was chosen in the create form: offer its seat counts and show its rules. */
+function onGameChosen() {
+  const name = $('create-game').value;
+  const info = gameInfo(model.games, name);
+  const seats = $('create-seats');
+  const previous = Number(seats.value);
+  seats.replaceChildren(...renderSeatOptions(info, seats.dataset.game === name ? previous : info.seats));
+  seats.dataset.game = name;
+  const hint = $('create-rules');
+  loadRenderer(name).then((renderer) => {
+    if ($('create-game').value !== name) return;
+    hint.replaceChildren(...[].concat(renderRules(renderer.rules) || []));
+  });
+}
+
+/** Arrow keys move between the cards of the hand; Escape goes to the game (closes a picker). */
 function onKeydown(event) {
-  if (event.key === 'Escape' && model.picker) {
-    event.preventDefault();
-    closePicker();
+  if (event.key === 'Escape' && model.view === 'table' && model.state) {
+    if (gameAction('escape', {})) event.preventDefault();
     return;
   }
   const target = event.target;
@@ -549,6 +604,7 @@ async function main() {
   document.addEventListener('keydown', onKeydown);
   $('signin-form').addEventListener('submit', onSigninSubmit);
   $('create-form').addEventListener('submit', onCreateSubmit);
+  $('create-game').addEventListener('change', onGameChosen);
   $('conn').replaceChildren(renderStatus(model.status));
   setInterval(() => {
     if (model.view === 'lobby' && !document.hidden) requestRooms();
@@ -556,6 +612,7 @@ async function main() {
 
   model.config = await loadConfig();
   document.body.dataset.dev = model.config.dev ? 'true' : 'false';
+  if (Array.isArray(model.config.games)) setGames(model.config.games);
   if (fragmentToken) {
     save(SESSION_KEY, { mode: 'token', token: fragmentToken, at: Date.now() });
   }

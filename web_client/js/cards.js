@@ -1,9 +1,14 @@
 /**
- * Card codes as the protocol writes them ("QH", "TS", "8D") and what a person sees of them.
+ * Playing cards, shared by every game's renderer: card codes as the protocol writes them ("QH",
+ * "TS", "8D"), their names for a person ("Queen of hearts", "Q♥"), and how a card is drawn
+ * (face, back, a small chip for tables and the log).
  *
- * Pure functions, no DOM. The playability check here is only used to dim cards that cannot
- * be played now; the server is the authority and answers any move it refuses with an error.
+ * No game's rules live here: which card may be played, what a card scores, belong to the
+ * game's renderer in `games/<name>.js`. The drawing functions build DOM nodes with `h` and
+ * attach no handlers; the rest is pure.
  */
+
+import { h } from './dom.js';
 
 export const SUITS = {
   C: { symbol: '♣', name: 'clubs', colour: 'black' },
@@ -12,23 +17,26 @@ export const SUITS = {
   S: { symbol: '♠', name: 'spades', colour: 'black' },
 };
 
-/** Suit codes in the order the suit picker shows them. */
+/** Suit codes in the order pickers show them. */
 export const SUIT_CODES = ['H', 'D', 'C', 'S'];
 
+/** Ranks from low to high (ace high), as codes. */
+export const RANK_ORDER = '23456789TJQKA';
+
 const RANKS = {
-  2: { short: '2', name: 'Two', points: 2 },
-  3: { short: '3', name: 'Three', points: 3 },
-  4: { short: '4', name: 'Four', points: 4 },
-  5: { short: '5', name: 'Five', points: 5 },
-  6: { short: '6', name: 'Six', points: 6 },
-  7: { short: '7', name: 'Seven', points: 7 },
-  8: { short: '8', name: 'Eight', points: 50 },
-  9: { short: '9', name: 'Nine', points: 9 },
-  T: { short: '10', name: 'Ten', points: 10 },
-  J: { short: 'J', name: 'Jack', points: 10 },
-  Q: { short: 'Q', name: 'Queen', points: 10 },
-  K: { short: 'K', name: 'King', points: 10 },
-  A: { short: 'A', name: 'Ace', points: 1 },
+  2: { short: '2', name: 'Two' },
+  3: { short: '3', name: 'Three' },
+  4: { short: '4', name: 'Four' },
+  5: { short: '5', name: 'Five' },
+  6: { short: '6', name: 'Six' },
+  7: { short: '7', name: 'Seven' },
+  8: { short: '8', name: 'Eight' },
+  9: { short: '9', name: 'Nine' },
+  T: { short: '10', name: 'Ten' },
+  J: { short: 'J', name: 'Jack' },
+  Q: { short: 'Q', name: 'Queen' },
+  K: { short: 'K', name: 'King' },
+  A: { short: 'A', name: 'Ace' },
 };
 
 /**
@@ -71,39 +79,95 @@ export function suitLabel(suit) {
   return s ? `${s.symbol} ${s.name}` : String(suit);
 }
 
-/** Penalty points a card counts when left in a hand (eight 50, K Q J T 10, ace 1). */
-export function cardPoints(code) {
-  const card = parseCard(code);
-  return card ? RANKS[card.rank].points : 0;
+const HOLD_ORDER = { S: 0, H: 1, C: 2, D: 3 };
+
+/** A hand sorted by suit (alternating colours) then rank, as people hold cards. */
+export function sortHand(hand) {
+  return [...(hand || [])].sort((a, b) => (HOLD_ORDER[a[1]] - HOLD_ORDER[b[1]])
+    || (RANK_ORDER.indexOf(a[0]) - RANK_ORDER.indexOf(b[0])));
 }
 
-/**
- * Crazy Eights: may `code` be put on a pile whose top card is `top` with `suit` to follow?
- * An eight is wild; otherwise the card must match the suit to follow or the top card's rank.
- */
-export function isPlayable(code, top, suit) {
+// ---------------------------------------------------------------------------------------------
+// Drawing
+
+// Pip positions (x %, y %) inside a card's centre area, as printed on real cards.
+const L = 22;
+const C = 50;
+const R = 78;
+const PIPS = {
+  A: [[C, 50]],
+  2: [[C, 6], [C, 94]],
+  3: [[C, 6], [C, 50], [C, 94]],
+  4: [[L, 6], [R, 6], [L, 94], [R, 94]],
+  5: [[L, 6], [R, 6], [C, 50], [L, 94], [R, 94]],
+  6: [[L, 6], [R, 6], [L, 50], [R, 50], [L, 94], [R, 94]],
+  7: [[L, 6], [R, 6], [C, 28], [L, 50], [R, 50], [L, 94], [R, 94]],
+  8: [[L, 6], [R, 6], [C, 28], [L, 50], [R, 50], [C, 72], [L, 94], [R, 94]],
+  9: [[L, 6], [R, 6], [L, 35], [R, 35], [C, 50], [L, 65], [R, 65], [L, 94], [R, 94]],
+  T: [[L, 6], [R, 6], [C, 21], [L, 35], [R, 35], [L, 65], [R, 65], [C, 79], [L, 94], [R, 94]],
+};
+
+/** The face of a card: corner indices, pips or a framed court letter. Hidden from screen readers. */
+export function cardFace(code) {
   const card = parseCard(code);
-  if (!card) return false;
-  if (card.rank === '8') return true;
-  const topCard = parseCard(top);
-  const follow = suit || (topCard && topCard.suit);
-  if (card.suit === follow) return true;
-  return Boolean(topCard && topCard.rank === card.rank);
+  if (!card) return [];
+  const corner = (pos) =>
+    h('span', { class: `corner ${pos}`, 'aria-hidden': 'true' },
+      h('span', { class: 'corner-rank' }, card.label),
+      h('span', { class: 'corner-suit' }, card.symbol));
+  let centre;
+  if (card.isFace) {
+    centre = h('span', { class: 'court', 'aria-hidden': 'true' },
+      h('span', { class: 'court-rank' }, card.label),
+      h('span', { class: 'court-suit' }, card.symbol));
+  } else {
+    centre = h('span', { class: ['pips', card.rank === 'A' && 'ace'], 'aria-hidden': 'true' },
+      PIPS[card.rank].map(([x, y]) =>
+        h('span', {
+          class: ['pip', y > 50 && 'flip'],
+          style: { left: `${x}%`, top: `${y}%` },
+        }, card.symbol)));
+  }
+  return [corner('tl'), centre, corner('br')];
 }
 
-/**
- * Which cards of the player's own hand can be played right now, judged from a `table` view.
- * Returns a Set of codes; empty when it is not this player's turn or no game is running.
- */
-export function playableCards(table) {
-  const playable = new Set();
-  if (!table || table.status !== 'playing' || table.you == null || table.turn !== table.you) {
-    return playable;
-  }
-  const pile = table.pile || [];
-  const top = pile.length ? pile[pile.length - 1] : null;
-  for (const code of table.hand || []) {
-    if (isPlayable(code, top, table.suit)) playable.add(code);
-  }
-  return playable;
+/** A card that is only shown (a pile, a trick, the hands at the end). */
+export function cardView(code, extra = {}) {
+  const card = parseCard(code);
+  return h('span', {
+    class: ['card', card && card.colour, extra.class],
+    role: 'img',
+    'aria-label': extra.label || cardName(code),
+    'data-card': code,
+    'data-testid': extra.testid,
+    style: extra.style,
+  }, cardFace(code));
+}
+
+/** The back of a card, for a deck and the other players' counts. */
+export function cardBack(extra = {}) {
+  return h('span', { class: ['card', 'back', extra.class], 'aria-hidden': 'true', style: extra.style });
+}
+
+/** A small card chip ("Q♥" in the suit's colour), for score tables and the last trick. */
+export function cardChip(code, extra = {}) {
+  const card = parseCard(code);
+  return h('span', {
+    class: ['mini-card', card && card.colour, extra.class],
+    'aria-hidden': extra.label ? null : 'true',
+    'aria-label': extra.label || null,
+    role: extra.label ? 'img' : null,
+    'data-testid': extra.testid,
+  }, cardShort(code));
+}
+
+/** Small chips for a list of cards, with the whole list as one accessible name. */
+export function cardChips(codes, extra = {}) {
+  const list = codes || [];
+  return h('span', {
+    class: ['mini-hand', extra.class],
+    role: 'img',
+    'aria-label': list.map(cardName).join(', ') || 'no cards',
+    'data-testid': extra.testid,
+  }, list.map((code) => cardChip(code)));
 }

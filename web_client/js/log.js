@@ -1,12 +1,12 @@
 /**
  * The table's event log: turns the `event` of a `state` message into short lines for a person,
- * such as "Bob put Q♥" or "Ann took a card".
+ * such as "Bob sat down" or "Ann left the room".
  *
- * Pure functions, no DOM. Names come from the table views: the new one, or the one before the
- * event for a seat that was just freed.
+ * The room's own events (join, leave, bots, connections, start) are told here; a game's move
+ * (`{type: "move", seat, move}`) is told by the game's renderer (`describeMove`), which alone
+ * knows what the move's fields mean. Pure functions, no DOM. Names come from the table views:
+ * the new one, or the one before the event for a seat that was just freed.
  */
-
-import { cardShort, suitLabel } from './cards.js';
 
 /** The name shown for a seat: "You" for the viewer's own seat, else the seated user's name. */
 export function seatName(seat, table, previous) {
@@ -19,15 +19,36 @@ export function seatName(seat, table, previous) {
   return `Seat ${seat + 1}`;
 }
 
-function verb(subject, forYou, forOthers) {
+/** `forYou` when the subject is "You" (the viewer), else `forOthers`: "You win" / "Bob wins". */
+export function verb(subject, forYou, forOthers) {
   return subject === 'You' ? forYou : forOthers;
 }
 
 /**
+ * What a renderer's `describeMove` gets besides the move: who moved, and names by game player.
+ * `table` is the view the event produced, `previous` the one before it (or null).
+ */
+export function moveContext(event, table, previous) {
+  const players = (table && table.players && table.players.length ? table.players
+    : (previous && previous.players)) || [];
+  const name = (player) => seatName(players[player], table, previous);
+  return {
+    seat: event.seat,
+    player: players.indexOf(event.seat),
+    who: seatName(event.seat, table, previous),
+    name,
+    verb,
+    table,
+    previous,
+  };
+}
+
+/**
  * Lines describing `event`, which produced `table`; `previous` is the view before it (or null).
+ * `renderer` is the room's game renderer (or null while none is loaded): it tells the moves.
  * Unknown event types give a neutral line rather than nothing, so the log never hides a change.
  */
-export function describeEvent(event, table, previous) {
+export function describeEvent(event, table, previous, renderer = null) {
   if (!event || !event.type) return [];
   const who = seatName(event.seat, table, previous);
   const lines = [];
@@ -70,22 +91,18 @@ export function describeEvent(event, table, previous) {
       lines.push(dealer ? `New game: ${dealer} ${verb(dealer, 'deal', 'deals')}` : 'New game');
       break;
     }
-    case 'put': {
-      let line = `${who} put ${cardShort(event.card)}`;
-      if (event.suit) line += ` and chose ${suitLabel(event.suit)}`;
-      lines.push(line);
-      for (const seat of event.passes || []) {
-        lines.push(`${seatName(seat, table, previous)} cannot play: turn passes`);
+    case 'move': {
+      let told = null;
+      if (renderer && typeof renderer.describeMove === 'function') {
+        told = renderer.describeMove(event.move || {}, moveContext(event, table, previous));
+      }
+      if (told == null || (Array.isArray(told) && told.length === 0)) {
+        lines.push(`${who} ${verb(who, 'move', 'moves')}`);
+      } else {
+        lines.push(...(Array.isArray(told) ? told : [told]));
       }
       break;
     }
-    case 'take':
-      if (event.reshuffled) lines.push('The pile was shuffled into a new deck');
-      lines.push(event.card ? `${who} took ${cardShort(event.card)}` : `${who} took a card`);
-      for (const seat of event.passes || []) {
-        lines.push(`${seatName(seat, table, previous)} cannot play: turn passes`);
-      }
-      break;
     default:
       lines.push(`${event.type.replace(/_/g, ' ')}`);
   }
@@ -95,9 +112,10 @@ export function describeEvent(event, table, previous) {
   return lines;
 }
 
-/** "Ann wins the game" / "You win the game". */
+/** "Ann wins the game" / "You win the game", from the room's `result`. */
 export function gameOverLine(table) {
-  if (table.winner == null) return 'Game over';
-  const who = seatName(table.winner, table, null);
+  const winner = table && table.result ? table.result.winner : null;
+  if (winner == null) return 'Game over';
+  const who = seatName(winner, table, null);
   return `${who} ${verb(who, 'win', 'wins')} the game`;
 }
