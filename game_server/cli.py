@@ -48,6 +48,13 @@ def _parser() -> argparse.ArgumentParser:
                        help="a user id (a number) or a user name")
 
     commands.add_parser("keygen", help="print a new token key for GAME_TOKEN_KEYS")
+
+    drain = commands.add_parser(
+        "drain", help="ask a game server to hand its rooms to the others and exit",
+        description="Ask the game server ID (its GAME_SERVER_ID) to drain: stop taking rooms, "
+                    "hand each room to another live server, redirect its players, then exit. "
+                    "Needs GAME_REDIS_URL.")
+    drain.add_argument("server", metavar="ID")
     return parser
 
 
@@ -68,6 +75,22 @@ def _run(args: argparse.Namespace) -> int:
         print(generate_keyring_entry(1))
         return 0
     config = Config.from_env(dev=getattr(args, "dev", False), port=getattr(args, "port", None))
+    if args.command == "drain":
+        if not config.redis_url:
+            raise ConfigError("drain needs GAME_REDIS_URL: without it each server is alone "
+                              "(stop it with SIGTERM)")
+        from game_server.directory import RedisDirectory
+
+        async def request() -> None:
+            directory = RedisDirectory(config.redis_url)
+            try:
+                await directory.request_drain(args.server)
+            finally:
+                await directory.close()
+
+        asyncio.run(request())
+        print(f"asked server {args.server} to drain")
+        return 0
     if args.command == "serve":
         from game_server.server import serve
         try:

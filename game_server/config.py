@@ -30,6 +30,14 @@ ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
     ("GAME_GRACE_SECONDS", "60", "seconds a disconnected player's seat is kept before a bot "
      "takes over"),
     ("GAME_METRICS", "on", "on: count and serve Prometheus metrics at /metrics; off: neither"),
+    ("GAME_REDIS_URL", "(none)", "redis://host:port/db of the directory shared by several game "
+     "servers; unset: this server is the only one (no Redis needed)"),
+    ("GAME_PUBLIC_URL", "/sockjs", "the SockJS base URL players reach this server at, as given "
+     "to them in redirects (behind nginx: /g/<server id>/sockjs)"),
+    ("GAME_HEARTBEAT_TTL", "5", "seconds after its last heartbeat a server counts as dead and "
+     "its rooms are taken over"),
+    ("GAME_DRAIN_SECONDS", "30", "on SIGTERM, at most this long to hand every room to another "
+     "live server before exiting"),
 )
 
 
@@ -46,6 +54,10 @@ class Config:
     bot_delay: float = 0.6
     grace_seconds: float = 60.0
     metrics: bool = True
+    redis_url: str = ""
+    public_url: str = "/sockjs"
+    heartbeat_ttl: float = 5.0
+    drain_seconds: float = 30.0
     dev: bool = False
 
     @classmethod
@@ -66,6 +78,10 @@ class Config:
             bot_delay=_number(env, "GAME_BOT_DELAY", float, default.bot_delay),
             grace_seconds=_number(env, "GAME_GRACE_SECONDS", float, default.grace_seconds),
             metrics=_switch(env, "GAME_METRICS", default.metrics),
+            redis_url=env.get("GAME_REDIS_URL", "").strip(),
+            public_url=env.get("GAME_PUBLIC_URL") or default.public_url,
+            heartbeat_ttl=_number(env, "GAME_HEARTBEAT_TTL", float, default.heartbeat_ttl),
+            drain_seconds=_number(env, "GAME_DRAIN_SECONDS", float, default.drain_seconds),
             dev=dev,
         )
 

@@ -22,6 +22,9 @@ from game_server.metrics import Metrics
 from game_server.protocol import Hub, HubSettings
 from game_server.storage.db import make_engine
 from game_server.storage.history import GameHistory
+from game_server.directory import RedisDirectory
+from game_server.hosting import Hosting
+from game_server.storage.hosts import RoomHosts
 from game_server.storage.movelog import MoveLog
 from game_server.storage.users import AsyncUserStore, UserStore
 from game_server.tables import Player, Table
@@ -96,18 +99,27 @@ def build(config: Config, sockjs_settings: dict[str, Any] | None = None) -> Serv
         return Player(user.id, user.name) if user is not None else None
 
     metrics = Metrics() if config.metrics else None
+    def issue(user_id: int) -> str:
+        return tokens.issue_token(keyring, user_id)
+
     hub = Hub(read_token=lambda token: tokens.read_token(keyring, token),
-              load_user=load_user, move_log=move_log, metrics=metrics,
+              load_user=load_user, move_log=move_log, metrics=metrics, issue_token=issue,
               settings=HubSettings(server_id=config.server_id, bot_delay=config.bot_delay,
                                    grace_seconds=config.grace_seconds))
+    if config.redis_url:
+        # Several game servers: the directory in Redis, hosts and epochs in the database.
+        hub.hosting = Hosting(hub=hub, directory=RedisDirectory(config.redis_url,
+                                                                ttl=config.heartbeat_ttl),
+                              hosts=RoomHosts(engine), move_log=move_log,
+                              server_id=config.server_id, public_url=config.public_url,
+                              issue_token=issue)
     dev_login = None
     if config.dev:
         async def login(name: str) -> tuple[int, str]:
             user = await users.get_or_create(name)
             return user.id, user.name
 
-        dev_login = DevLogin(login=login,
-                             issue_token=lambda user_id: tokens.issue_token(keyring, user_id))
+        dev_login = DevLogin(login=login, issue_token=issue)
     if metrics is not None:
         metrics.watch(rooms=lambda: [table.status.value for table in hub.lobby],
                       send_queues=hub.send_queues, commits=lambda: move_log.stats)
@@ -146,14 +158,29 @@ async def serve(config: Config) -> None:
     tune_gc()
     http = tornado.httpserver.HTTPServer(server.app, xheaders=True)
     http.listen(config.port, backlog=LISTEN_BACKLOG)
+    hosting = server.hub.hosting
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    # SIGTERM (a deploy) drains when other servers can take the rooms over.
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    if hosting is not None:
+        hosting.on_drain_requested = stop.set
+        hosting.start()
     mode = " (dev mode: sign in with any name)" if config.dev else ""
     print(f"Card-table server {config.server_id} listening on "
           f"http://localhost:{config.port}/{mode}", flush=True)
     await stop.wait()
+    if hosting is not None:
+        log.info("draining: handing every room to other servers (at most %.0f s)",
+                 config.drain_seconds)
+        try:
+            await hosting.drain(config.drain_seconds)
+        except Exception:
+            log.exception("drain failed; the rooms stay in the database for a takeover")
+        await hosting.stop()
+        await hosting.directory.close()
     log.info("shutting down")
     http.stop()
+    await server.hub.flush(2.0)
     server.close()

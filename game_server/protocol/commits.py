@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Awaitable
 
+from game_server.tables.changes import RoomMoved
 from game_server.tables.requests import Commit
 
 __all__ = ["MemoryLog", "commit"]
@@ -27,11 +28,13 @@ class MemoryLog:
         return None
 
 
-async def commit(move_log: Any, commits: list[Commit]) -> list[Commit]:
+async def commit(move_log: Any, commits: list[Commit]) -> dict[int, Exception]:
     """Hand every commit to the move log (in order: the log keeps one room's calls in order),
-    then wait for them all. Returns the commits that failed; nothing of those is stored."""
+    then wait for them all. Returns the commits that failed, by token, with the error
+    (`tables.RoomMoved` when another server hosts the room now); nothing of those is
+    stored."""
     waiting: list[tuple[Commit, Awaitable[None]]] = []
-    failed: list[Commit] = []
+    failed: dict[int, Exception] = {}
     for item in commits:
         try:
             if item.actions:
@@ -44,17 +47,19 @@ async def commit(move_log: Any, commits: list[Commit]) -> list[Commit]:
                     waiting.append((item, pending))
         except Exception as error:  # a log that refuses at once (closed)
             _report(item, error)
-            failed.append(item)
+            failed[item.token] = error
     for item, pending in waiting:
         try:
             await pending
         except Exception as error:
-            if item not in failed:
+            if item.token not in failed:
                 _report(item, error)
-                failed.append(item)
+                failed[item.token] = error
     return failed
 
 
 def _report(item: Commit, error: Exception) -> None:
+    if isinstance(error, RoomMoved):
+        return  # the hub says what happens next
     log.warning("room %s: move log unavailable (%s); %d change(s) refused",
                 item.room.id, error, len(item.actions))

@@ -55,19 +55,35 @@ async def auth(hub: Hub, peer: Peer, message: dict[str, Any], re: Re) -> None:
         hub.metrics.signed_in()
         await hub.request(SignIn(peer.id, user))
         peer.reply(hub.welcome(peer), re)
-        peer.reply(hub.engine.room_list(), re)
+        hub.refresh_token_later(peer)
+        peer.reply(await hub.room_list(), re)
 
 
 async def room_list(hub: Hub, peer: Peer, message: dict[str, Any], re: Re) -> None:
-    await hub.request(RoomList(peer.id, re))
+    if hub.hosting is None:
+        await hub.request(RoomList(peer.id, re))
+    else:
+        peer.reply(await hub.room_list(), re)
 
 
 async def create(hub: Hub, peer: Peer, message: dict[str, Any], re: Re) -> None:
+    if hub.hosting is not None:
+        await hub.hosting.refuse_if_playing_elsewhere(peer, None)
+        redirect = await hub.hosting.route_create(peer)
+        if redirect is not None:
+            peer.reply(redirect, re)
+            return
     await hub.request(Create(peer.id, message["name"].strip(), message["game"],
                              message.get("seats"), re), peer, re)
 
 
 async def join(hub: Hub, peer: Peer, message: dict[str, Any], re: Re) -> None:
+    if hub.hosting is not None:
+        await hub.hosting.refuse_if_playing_elsewhere(peer, message["room"])
+        redirect = await hub.hosting.route_join(peer, message["room"])
+        if redirect is not None:
+            peer.reply(redirect, re)
+            return
     await hub.request(Join(peer.id, message["room"], message.get("as") == "spectator", re),
                       peer, re)
 

@@ -29,9 +29,13 @@ from game_server.protocol.peer import PROTOCOL, Peer
 from game_server.protocol.timers import Timers
 from game_server.rules import catalogue
 from game_server.tables import Engine, EngineSettings, Lobby, Player, Table
+from game_server.tables.changes import RoomMoved
 from game_server.tables.requests import Effects, Recover, Timer
 
 log = logging.getLogger(__name__)
+
+#: A connection gets a fresh sign-in token this often: half the 600 s a token lives.
+TOKEN_REFRESH_SECONDS = 300.0
 
 #: The protocol this server speaks (docs/protocol.md); clients name it in `auth`.
 PROTOCOL_VERSION = PROTOCOL
@@ -72,8 +76,10 @@ class Hub:
                  load_user: Callable[[int], Awaitable[Player | None]],
                  settings: HubSettings = HubSettings(), lobby: Lobby | None = None,
                  move_log: Any = None, metrics: Any = None,
+                 issue_token: Callable[[int], str] | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.read_token = read_token
+        self.issue_token = issue_token
         self.load_user = load_user
         self.settings = settings
         self.move_log = move_log or MemoryLog()
@@ -86,6 +92,8 @@ class Hub:
         self.timers = Timers(self._fire, clock)
         self.room_list_push = RoomListPush(self._push_room_list)
         self._tasks: set[asyncio.Task] = set()
+        #: This server among several (`game_server.hosting.Hosting`); None: the only one.
+        self.hosting: Any = None
 
     @property
     def lobby(self) -> Lobby:
@@ -105,6 +113,8 @@ class Hub:
     def disconnected(self, peer: Peer) -> None:
         if self.peers.pop(peer.id, None) is None:
             return
+        if peer.token_timer is not None:
+            peer.token_timer.cancel()
         self.metrics.connection_closed(peer.transport, peer.user is not None)
         if peer.user is not None:
             self.run(handlers.disconnect(peer), f"the disconnect of {peer!r}")
@@ -144,20 +154,26 @@ class Hub:
         """Set timers, commit, then send. Returns False if a commit failed: the engine has
         rebuilt that room from the log, and its messages were not sent."""
         self.timers.apply(fx.deadlines)
-        failed = await commit(self.move_log, fx.commits) if fx.commits else []
+        failed = await commit(self.move_log, fx.commits) if fx.commits else {}
         for item in fx.commits:
-            if item in failed:
+            if item.token in failed:
                 continue
             self.engine.committed(item.room.id, item.token)
             for action in item.actions:
                 if action.name == "move":
                     self.metrics.moved(item.room.game_kind)
-        skip = {item.room.id for item in failed}
+        skip = {item.room.id for item in fx.commits if item.token in failed}
         states = deliver(fx.deliveries, self._send, skip)
         if states:
             self.metrics.states_sent(states)
             self.metrics.changes(sum(len(item.actions) for item in fx.commits))
-        for item in failed:
+        for item in fx.commits:
+            error = failed.get(item.token)
+            if error is None:
+                continue
+            if isinstance(error, RoomMoved) and self.hosting is not None:
+                self.run(self.hosting.moved(item.room.id), f"moving room {item.room.id} on")
+                continue
             again = self.engine.commit_failed(item.room.id, item.token, self.clock())
             self.timers.apply(again.deadlines)
             deliver(again.deliveries, self._send)
@@ -193,12 +209,48 @@ class Hub:
         self.run(self.request(Timer(key)), f"timer {key}")
 
     def _push_room_list(self) -> None:
+        if self.hosting is None:
+            self._send_room_list(self.engine.room_list())
+        else:
+            self.run(self._push_room_list_of_all(), "pushing the room list")
+
+    async def _push_room_list_of_all(self) -> None:
+        self._send_room_list(await self.room_list())
+
+    def _send_room_list(self, message: dict[str, Any]) -> None:
         text: str | None = None
         for conn in self.engine.lobby_connections():
             peer = self.peers.get(conn)
             if peer is not None and not peer.closed:
-                text = text or handlers.encode(self.engine.room_list())
+                text = text or handlers.encode(message)
                 peer.send(text)
+
+    async def room_list(self) -> dict[str, Any]:
+        """The room list: this server's rooms, or every live server's when several run. When
+        the directory cannot be reached the list holds this server's rooms and says it is
+        `partial`."""
+        if self.hosting is None:
+            return self.engine.room_list()
+        try:
+            rooms = await self.hosting.directory.room_list()
+        except Exception:
+            return {**self.engine.room_list(), "partial": True}
+        return {"msg": "room_list", "rooms": [
+            {key: value for key, value in room.items() if key not in ("created",)}
+            for room in rooms]}
+
+    def evict(self, room_id: str) -> list[Peer]:
+        """Forget a room another server hosts now; returns its connections."""
+        conns, cancelled = self.engine.evict(room_id)
+        self.timers.apply(cancelled)
+        self.room_list_push.changed()
+        return [self.peers[conn] for conn in conns if conn in self.peers]
+
+    async def flush(self, seconds: float) -> None:
+        """Wait (at most `seconds`) until every commit handed to the move log is done."""
+        deadline = self.clock() + seconds
+        while self.engine.pending_commits() and self.clock() < deadline:
+            await asyncio.sleep(0.05)
 
     # --- recovery and shutdown -------------------------------------------------------------
 
@@ -218,9 +270,27 @@ class Hub:
     # --- for handlers and the transport ------------------------------------------------------
 
     def welcome(self, peer: Peer) -> dict[str, Any]:
-        return {"msg": "welcome", "user": {"id": peer.user.id, "name": peer.user.name},
-                "server": self.settings.server_id, "protocol": PROTOCOL_VERSION,
-                "games": catalogue()}
+        welcome = {"msg": "welcome", "user": {"id": peer.user.id, "name": peer.user.name},
+                   "server": self.settings.server_id, "protocol": PROTOCOL_VERSION,
+                   "games": catalogue()}
+        if self.issue_token is not None:
+            welcome["token"] = self.issue_token(peer.user.id)
+        return welcome
+
+    def refresh_token_later(self, peer: Peer) -> None:
+        """Give the connection a fresh sign-in token every `TOKEN_REFRESH_SECONDS` (half a
+        token's life), so a player who loses the connection after an hour of play can still
+        resume, and follow a redirect, with a token that is valid."""
+        if self.issue_token is None or peer.closed:
+            return
+
+        def refresh() -> None:
+            if not peer.closed and peer.user is not None:
+                peer.send({"msg": "token", "token": self.issue_token(peer.user.id)})
+                self.refresh_token_later(peer)
+
+        loop = asyncio.get_running_loop()
+        peer.token_timer = loop.call_later(TOKEN_REFRESH_SECONDS, refresh)
 
     def send_queues(self) -> list[int]:
         """Bytes waiting to be sent, per connection (for metrics)."""

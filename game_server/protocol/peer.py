@@ -91,6 +91,8 @@ class Peer:
         self.hub = hub
         #: The connection's number in the room engine.
         self.id = id
+        #: The timer of the next fresh token (`Hub.refresh_token_later`).
+        self.token_timer: asyncio.TimerHandle | None = None
         self.transport = transport
         self.user: Player | None = None
         self.closed = False

@@ -29,6 +29,7 @@ from sqlalchemy import (
     MetaData,
     String,
     TypeDecorator,
+    text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -144,6 +145,8 @@ class Room(Base):
     game: Mapped[str] = mapped_column(String(GAME_KIND_MAX_LENGTH))
     seats: Mapped[int]
     server_id: Mapped[str] = mapped_column(String(SERVER_ID_MAX_LENGTH))
+    #: Goes up by one at each takeover; a server's commits are fenced by the epoch it holds.
+    epoch: Mapped[int] = mapped_column(default=1, server_default=text("1"))
     status: Mapped[str] = mapped_column(String(8), default="open")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -32,7 +32,7 @@ from sqlalchemy import Connection, Engine, bindparam, insert, select, text, upda
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
-from game_server.tables import Action, Player, Table
+from game_server.tables import Action, Player, RoomMoved, Table
 
 from .models import (
     GAME_KIND_MAX_LENGTH,
@@ -171,6 +171,9 @@ class MoveLog:
         self._failing = False
         self._last_cause: str | None = None
         self._connection: Connection | None = None  # the writer thread's own
+        # Guarded by _cond: the epoch this server holds each room at (migration 0004). A
+        # commit for a room whose row no longer carries this server and epoch is refused.
+        self._epochs: dict[str, int] = {}
         self._thread = threading.Thread(target=self._run, name="game-movelog", daemon=True)
         self._thread.start()
 
@@ -253,20 +256,45 @@ class MoveLog:
         if self._thread is not threading.current_thread():
             self._thread.join()
 
+    def hold(self, room_id: str, epoch: int) -> None:
+        """This server hosts `room_id` at `epoch` (after a start-up, a takeover or a
+        hand-over): its commits are fenced by it."""
+        with self._cond:
+            self._epochs[room_id] = epoch
+
+    def epoch(self, room_id: str) -> int | None:
+        with self._cond:
+            return self._epochs.get(room_id)
+
     # --- start-up ----------------------------------------------------------------------
 
     def load_open_rooms(self) -> list[tuple[RoomInfo, list[Action]]]:
         """Every open room of this server with its actions in ``seq`` order, rebuilt exactly
-        as they were recorded. Synchronous: for start-up, before the server takes requests.
+        as they were recorded, each held at its epoch. Synchronous: for start-up, before the
+        server takes requests.
 
         Raises:
             sqlalchemy.exc.SQLAlchemyError: the database cannot be read.
         """
-        mine = (Room.server_id == self._server_id) & (Room.status == "open")
+        return self._load((Room.server_id == self._server_id) & (Room.status == "open"))
+
+    def load_room(self, room_id: str) -> tuple[RoomInfo, list[Action]] | None:
+        """One open room this server hosts (its row names this server: after a takeover or a
+        hand-over), with its actions, held at its epoch; None if there is no such room.
+        Synchronous (run it in an executor).
+
+        Raises:
+            sqlalchemy.exc.SQLAlchemyError: the database cannot be read.
+        """
+        found = self._load((Room.id == room_id) & (Room.server_id == self._server_id)
+                           & (Room.status == "open"))
+        return found[0] if found else None
+
+    def _load(self, where: Any) -> list[tuple[RoomInfo, list[Action]]]:
         with self._engine.connect() as connection:
             rooms = connection.execute(
-                select(Room.id, Room.name, Room.game, Room.seats)
-                .where(mine)
+                select(Room.id, Room.name, Room.game, Room.seats, Room.epoch)
+                .where(where)
                 .order_by(Room.created_at, Room.id)
             ).all()
             rows = connection.execute(
@@ -274,15 +302,17 @@ class MoveLog:
                        Game.number)
                 .join(Room, Room.id == Move.room_id)
                 .outerjoin(Game, Game.id == Move.game_id)
-                .where(mine)
+                .where(where)
                 .order_by(Move.room_id, Move.seq)
             ).all()
         actions: dict[str, list[Action]] = {room.id: [] for room in rooms}
         for row in rows:
-            # A room opened between the two queries (not by this server, which is not serving
-            # yet) is left for the next start-up.
+            # A room opened between the two queries is left for the next load.
             if row.room_id in actions:
                 actions[row.room_id].append(_action_from_row(row))
+        with self._cond:
+            for room in rooms:
+                self._epochs[room.id] = room.epoch
         return [(RoomInfo(room.id, room.name, room.game, room.seats), actions[room.id])
                 for room in rooms]
 
@@ -329,7 +359,7 @@ class MoveLog:
             with connection.begin():
                 if connection.dialect.name == "sqlite":
                     connection.execute(_SQLITE_WRITE_LOCK)
-                self._write_batch(connection, batch, created)
+                fenced = self._write_batch(connection, batch, created)
         except Exception as error:  # noqa: BLE001 - every failure refuses the whole batch
             self._drop_connection()
             self._failed(batch, error, time.perf_counter() - started)
@@ -356,15 +386,49 @@ class MoveLog:
         if self._failing:
             self._failing, self._last_cause = False, None
             log.info("move log: commits succeed again")
+        if fenced:
+            log.warning("move log: room(s) %s are hosted by another server now; their "
+                        "changes were refused", ", ".join(sorted(fenced)))
+            with self._cond:
+                for room_id in fenced:
+                    self._epochs.pop(room_id, None)
         for request in batch:
-            _resolve(request, None)
+            _resolve(request, RoomMoved(request.room_id) if request.room_id in fenced else None)
+
+    def _fence(self, connection: Connection, batch: list[_Request]) -> set[str]:
+        """The rooms of the batch this server may no longer write: their row names another
+        host or a later epoch than the one held (another server took them over). On
+        PostgreSQL the rows stay locked to the end of the transaction, so a takeover cannot
+        slip in between this check and the commit; SQLite's write lock does the same."""
+        room_ids = sorted({request.room_id for request in batch})
+        query = select(Room.id, Room.server_id, Room.epoch).where(Room.id.in_(room_ids))
+        if connection.dialect.name == "postgresql":
+            query = query.with_for_update()
+        rows = connection.execute(query).all()
+        fenced = set()
+        with self._cond:
+            for row in rows:
+                # A room this server hosts without holding an epoch yet (a start-up that did
+                # not say) is held at the row's.
+                if row.server_id == self._server_id:
+                    self._epochs.setdefault(row.id, row.epoch)
+                if row.server_id != self._server_id or row.epoch != self._epochs.get(row.id):
+                    fenced.add(row.id)
+            for room_id in set(room_ids) - {row.id for row in rows}:
+                # A room without a row is new: this server creates it, at epoch 1.
+                self._epochs.setdefault(room_id, 1)
+        return fenced
 
     def _write_batch(self, connection: Connection, batch: list[_Request],
-                     created: _Batch) -> None:
+                     created: _Batch) -> set[str]:
+        """Write the batch but the calls of fenced rooms; returns those rooms."""
+        fenced = self._fence(connection, batch)
         moves: list[dict[str, Any]] = []
         finished: list[tuple[int, dict[str, Any], datetime]] = []
         for request in batch:
             room_id, at = request.room_id, request.at
+            if room_id in fenced:
+                continue
             if request.room is None:
                 connection.execute(
                     update(Room)
@@ -402,6 +466,7 @@ class MoveLog:
                       for seat, score in enumerate(result["scores"]) if score is not None]
             if scores:
                 connection.execute(_SET_SCORE, scores)
+        return fenced
 
     def _insert_room(self, connection: Connection, room: RoomInfo, at: datetime) -> None:
         values = {"id": room.id, "name": room.name, "game": room.game, "seats": room.seats,
@@ -478,7 +543,9 @@ class MoveLog:
 def _resolve(request: _Request, error: Exception | None) -> None:
     """Finish the call's future on its own loop (from the writer thread)."""
     failure = None
-    if error is not None:
+    if isinstance(error, RoomMoved):
+        failure = error
+    elif error is not None:
         failure = LogUnavailable(f"the move log could not commit: {_first_line(error)}")
         failure.__cause__ = error
 

@@ -9,7 +9,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Change", "Status", "TableError"]
+__all__ = ["Change", "RoomMoved", "Status", "TableError"]
 
 
 class Status(str, enum.Enum):
@@ -45,3 +45,12 @@ class Change:
     def event_for(self, seat: int | None) -> dict[str, Any]:
         """The event as the member in `seat` (None: a spectator) sees it."""
         return self.private.get(seat, self.event) if seat is not None else self.event
+
+
+class RoomMoved(Exception):
+    """A move log refused a room's commit because another server hosts the room now (it took
+    the room over while this one was frozen or cut off). Nothing of the commit is stored."""
+
+    def __init__(self, room_id: str) -> None:
+        self.room_id = room_id
+        super().__init__(f"room {room_id} is hosted by another server now")

@@ -136,6 +136,29 @@ class Engine:
                 self._set(("grace", table.id, seat.player.id), now + RETRY_SECONDS)
         return self._fx
 
+    def evict(self, room_id: str) -> tuple[list[int], list[Deadline]]:
+        """Forget a room another server hosts now, without committing or telling anyone;
+        returns the connections that were in it (the caller sends them on) and its timers,
+        cancelled."""
+        table = self.lobby.get(room_id)
+        if table is None:
+            return [], []
+        members = sorted(self._members.pop(room_id, ()))
+        for conn_id in members:
+            conn = self._conns.get(conn_id)
+            if conn is not None and conn.room is table:
+                conn.room, conn.playing = None, False
+        self.lobby.close(room_id)
+        self._pending.pop(room_id, None)
+        cancelled = [Deadline(key, None) for key in self._deadlines if key[1] == room_id]
+        for deadline in cancelled:
+            del self._deadlines[deadline.key]
+        return members, cancelled
+
+    def pending_commits(self) -> int:
+        """Commits handed out and not yet reported back."""
+        return sum(len(pending) for pending in self._pending.values())
+
     # --- queries for the caller ---------------------------------------------------------
 
     def room_of(self, conn: int) -> Table | None:

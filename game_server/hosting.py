@@ -1,0 +1,323 @@
+"""Tables hosted per server: this server's place among several game servers.
+
+Each room lives on one server. The directory (`game_server.directory`, Redis when several
+servers run) says which servers are alive, their load and where each room is; the database
+(`storage.hosts`) decides who hosts a room, with an epoch that fences the move log. This
+module does, on the event loop:
+
+- the heartbeat: once a second, publish this server's load and rooms to the directory, take
+  over the rooms of servers whose heartbeat expired, and load the rooms handed to this server;
+- routing: a `join` of a room hosted elsewhere, or a `create` placed on a less loaded server,
+  is answered with a `redirect` (the hosting server's URL and a fresh token); a room whose
+  host is dead is taken over on the spot by the server the player reached;
+- fencing: a room whose commit was refused because another server took it over (this one was
+  frozen or cut off) is dropped here and its players redirected to the new host;
+- drain: hand every room to other live servers and redirect their players, then exit.
+
+Without Redis (one server) none of this runs: `Hub.hosting` is None and the server behaves
+as a single process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from typing import Any, Awaitable, Callable
+
+from game_server.protocol import Hub, Peer, ProtocolError
+from game_server.storage.hosts import UNHOSTED, Host, RoomHosts
+from game_server.tables import Status, Table
+
+__all__ = ["Hosting"]
+
+log = logging.getLogger(__name__)
+
+#: Seconds between two heartbeats (the directory's TTL is several of these).
+BEAT_SECONDS = 1.0
+
+
+class Hosting:
+    """Routing, heartbeat, takeover and drain for the server whose hub this is."""
+
+    def __init__(self, *, hub: Hub, directory: Any, hosts: RoomHosts, move_log: Any,
+                 server_id: str, public_url: str, issue_token: Callable[[int], str],
+                 beat_seconds: float = BEAT_SECONDS) -> None:
+        self.hub = hub
+        self.directory = directory
+        self.hosts = hosts
+        self.move_log = move_log
+        self.server_id = server_id
+        self.public_url = public_url
+        self.issue_token = issue_token
+        self.beat_seconds = beat_seconds
+        self.draining = False
+        self._created: dict[str, float] = {}
+        self._claimed: dict[int, str] = {}  # user id -> room, as told to the directory
+        self._task: asyncio.Task | None = None
+        self._adopting: dict[str, asyncio.Future] = {}
+        self.directory_ok = True
+        #: Called when `game-server drain ID` asked this server to drain.
+        self.on_drain_requested: Callable[[], None] | None = None
+
+    # --- the heartbeat --------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.directory.on_lobby_change(self.hub.room_list_push.changed)
+        self._task = asyncio.ensure_future(self._beat_loop())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):
+                pass
+            self._task = None
+
+    async def _beat_loop(self) -> None:
+        while True:
+            try:
+                await self.beat()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # the directory or the database is away: try again
+                if self.directory_ok:
+                    log.warning("heartbeat failed: %s", error)
+                self.directory_ok = False
+            else:
+                if not self.directory_ok:
+                    log.info("heartbeat works again")
+                self.directory_ok = True
+            await asyncio.sleep(self.beat_seconds)
+
+    def info(self) -> Any:
+        from game_server.directory import ServerInfo
+        lobby = self.hub.lobby
+        players = sum(table.humans for table in lobby)
+        return ServerInfo(id=self.server_id, url=self.public_url, players=players,
+                          rooms=len(lobby), connections=len(self.hub.peers),
+                          draining=self.draining)
+
+    def summaries(self) -> list[dict[str, Any]]:
+        now = time.time()
+        rooms = []
+        for table in self.hub.lobby:
+            created = self._created.setdefault(table.id, now)
+            rooms.append({**table.summary(), "created": created})
+        for room_id in set(self._created) - {room["id"] for room in rooms}:
+            del self._created[room_id]
+        return rooms
+
+    async def beat(self) -> None:
+        """One heartbeat: publish, keep the one-room rule's claims, take over dead servers'
+        rooms and load the rooms handed to this server."""
+        await self.directory.beat(self.info(), self.summaries())
+        await self._claim_seats()
+        if self.draining:
+            return
+        if (self.on_drain_requested is not None
+                and await self.directory.drain_requested(self.server_id)):
+            log.info("drain requested by `game-server drain %s`", self.server_id)
+            self.on_drain_requested()
+            return
+        live = {server.id for server in await self.directory.servers()}
+        loop = asyncio.get_running_loop()
+        hosted = await loop.run_in_executor(None, self.hosts.open_servers)
+        dead = [server for server in hosted if server not in live]
+        if dead:
+            rooms = await loop.run_in_executor(None, self.hosts.hosted_by, dead)
+            random.shuffle(rooms)  # several live servers share the work
+            for host in rooms:
+                await self._take_over(host)
+        if self.server_id in hosted:
+            mine = await loop.run_in_executor(None, self.hosts.hosted_by, [self.server_id])
+            for host in mine:
+                if self.hub.lobby.get(host.room_id) is None:
+                    await self.adopt(host.room_id)
+
+    async def _claim_seats(self) -> None:
+        """Tell the directory who plays a running game here, so that no server lets them sit
+        at a second one."""
+        playing: dict[int, str] = {}
+        for table in self.hub.lobby:
+            if table.status is Status.PLAYING:
+                for seat in table.seats:
+                    if seat is not None and seat.player is not None and seat.human:
+                        playing[seat.player.id] = table.id
+        for user_id, room_id in playing.items():
+            await self.directory.claim_seat(user_id, room_id)
+        for user_id, room_id in list(self._claimed.items()):
+            if playing.get(user_id) != room_id:
+                await self.directory.release_seat(user_id, room_id)
+        self._claimed = playing
+
+    # --- taking rooms over -----------------------------------------------------------------
+
+    async def _take_over(self, host: Host) -> Table | None:
+        loop = asyncio.get_running_loop()
+        epoch = await loop.run_in_executor(None, self.hosts.move, host, self.server_id)
+        if epoch is None:
+            return None  # another server was first
+        log.info("took over room %s from server %s (epoch %d)", host.room_id, host.server_id,
+                 epoch)
+        return await self.adopt(host.room_id)
+
+    async def adopt(self, room_id: str) -> Table | None:
+        """Load a room the database says this server hosts and serve it, as after a restart.
+        Concurrent calls for one room share the work."""
+        table = self.hub.lobby.get(room_id)
+        if table is not None:
+            return table
+        pending = self._adopting.get(room_id)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future = asyncio.get_running_loop().create_future()
+        self._adopting[room_id] = future
+        try:
+            loop = asyncio.get_running_loop()
+            loaded = await loop.run_in_executor(None, self.move_log.load_room, room_id)
+            table = None
+            if loaded is not None and self.hub.lobby.get(room_id) is None:
+                room, actions = loaded
+                table = Table.replay(room.id, room.name, room.game, room.seats, actions)
+                await self.hub.recover([table])
+            table = self.hub.lobby.get(room_id)
+            future.set_result(table)
+            return table
+        except Exception as error:
+            future.set_exception(error)
+            future.exception()  # retrieved: the caller gets it raised
+            raise
+        finally:
+            self._adopting.pop(room_id, None)
+
+    # --- routing --------------------------------------------------------------------------
+
+    async def route_join(self, peer: Peer, room_id: str) -> dict[str, Any] | None:
+        """Before a `join`: None to go on here (the room is here, or was taken over just now),
+        or the `redirect` to send."""
+        if self.hub.lobby.get(room_id) is not None:
+            return None
+        loop = asyncio.get_running_loop()
+        try:
+            host = await loop.run_in_executor(None, self.hosts.host, room_id)
+        except Exception:
+            raise ProtocolError("unavailable", "Cannot find the room right now.") from None
+        if host is None:
+            return None  # no such room: the engine says so
+        if host.server_id == self.server_id:
+            await self.adopt(room_id)
+            return None
+        servers = {server.id: server for server in await self._servers()}
+        target = servers.get(host.server_id)
+        if target is None and not self.draining:
+            # Its host is dead (or gave it up): the player reached this server, so it takes
+            # the room over now rather than at the next heartbeat.
+            if await self._take_over(host) is not None:
+                return None
+            host = await loop.run_in_executor(None, self.hosts.host, room_id)
+            target = servers.get(host.server_id) if host is not None else None
+        if target is None:
+            raise ProtocolError("unavailable", "The room is moving to another server; try "
+                                "again in a moment.")
+        return self.redirect(peer, room_id, target)
+
+    async def route_create(self, peer: Peer) -> dict[str, Any] | None:
+        """Before a `create`: None to create the room here, or the `redirect` to the least
+        loaded live server (ties stay here; a draining server always sends players on)."""
+        try:
+            target = await self.directory.place(self.server_id)
+        except Exception:
+            return None  # no directory: this server is as good as any
+        if target is None or target.id == self.server_id:
+            if self.draining:
+                raise ProtocolError("unavailable", "This server is shutting down; try again.")
+            return None
+        mine = self.info()
+        if not self.draining and mine.load <= target.load:
+            return None
+        return self.redirect(peer, None, target)
+
+    async def refuse_if_playing_elsewhere(self, peer: Peer, target: str | None) -> None:
+        """The one-room rule across servers: refuse while the user plays a running game on
+        another server."""
+        try:
+            other = await self.directory.seat_of(peer.user.id)
+        except Exception:
+            return  # without the directory each server checks its own rooms
+        if other is None or other == target or self.hub.lobby.get(other) is not None:
+            return
+        if await self.directory.locate(other) is None:
+            return  # its server is gone: the claim is stale
+        raise ProtocolError("already_in_room", f"You are playing in room {other} on another "
+                            "server; leave it first.")
+
+    def redirect(self, peer: Peer, room_id: str | None, target: Any) -> dict[str, Any]:
+        return {"msg": "redirect", "room": room_id, "server": target.id, "url": target.url,
+                "token": self.issue_token(peer.user.id)}
+
+    async def _servers(self) -> list[Any]:
+        try:
+            return await self.directory.servers()
+        except Exception:
+            raise ProtocolError("unavailable", "Cannot reach the other servers right "
+                                "now.") from None
+
+    # --- fenced out, and drain -------------------------------------------------------------
+
+    async def moved(self, room_id: str) -> None:
+        """Another server took this room over while this one could not tell (frozen, cut
+        off): forget it and send its players to the new host."""
+        members = self.hub.evict(room_id)
+        log.warning("room %s was taken over by another server; %d connection(s) redirected",
+                    room_id, len(members))
+        await self._send_on(room_id, members)
+
+    async def _send_on(self, room_id: str, members: list[Peer]) -> None:
+        target = None
+        for _ in range(20):
+            try:
+                host_id = await self.directory.locate(room_id)
+                servers = {server.id: server for server in await self.directory.servers()}
+            except Exception:
+                host_id, servers = None, {}
+            target = servers.get(host_id) if host_id else None
+            if target is not None:
+                break
+            await asyncio.sleep(0.25)
+        for peer in members:
+            if peer.closed or peer.user is None:
+                continue
+            if target is None:
+                peer.send({"msg": "left", "room": room_id})
+            else:
+                peer.send(self.redirect(peer, room_id, target))
+
+    async def drain(self, seconds: float) -> None:
+        """Stop taking rooms, commit what is pending, hand every room to another live server
+        and redirect its players. Returns when done or after `seconds`."""
+        self.draining = True
+        deadline = time.monotonic() + seconds
+        await self.directory.beat(self.info(), self.summaries())
+        await self.hub.flush(max(0.0, deadline - time.monotonic()))
+        loop = asyncio.get_running_loop()
+        for table in list(self.hub.lobby):
+            if time.monotonic() > deadline:
+                log.warning("drain: time is up with %d room(s) left", len(self.hub.lobby))
+                break
+            target = await self.directory.place(None)
+            to_server = target.id if target is not None else UNHOSTED
+            epoch = self.move_log.epoch(table.id) or 1
+            moved = await loop.run_in_executor(
+                None, self.hosts.move, Host(table.id, self.server_id, epoch), to_server)
+            members = self.hub.evict(table.id)
+            if moved is None:
+                log.warning("drain: room %s was not this server's any more", table.id)
+            await self._send_on(table.id, members)
+        await self.directory.beat(self.info(), self.summaries())
+
+
+async def wait_all(tasks: list[Awaitable[Any]]) -> None:
+    await asyncio.gather(*tasks, return_exceptions=True)
