@@ -198,6 +198,8 @@ class GameClient:
         self.received: list[Message] = []
         self.close_reason: tuple[int | None, str | None] | None = None
         self._waiters: dict[Any, asyncio.Future] = {}
+        self.token: str | None = None
+        self.base_url, self.prefix, self.transport_name = "", "/sockjs", "websocket"
         self._reader = asyncio.ensure_future(self._read())
 
     @classmethod
@@ -217,7 +219,32 @@ class GameClient:
         if first != "o":
             link.close()
             raise ConnectionClosed(None, f"unexpected SockJS open frame {first!r}")
-        return cls(link)
+        client = cls(link)
+        client.base_url, client.prefix, client.transport_name = base_url, prefix, transport
+        return client
+
+    async def follow(self, reply: Message, message: Message,
+                     hops: int = 3) -> tuple["GameClient", Message]:
+        """If `reply` is a `redirect`, do what it says: connect to its `url` (same transport),
+        sign in with its `token`, send `message` again, and close this connection. Returns
+        the client now in use and the final reply (following at most `hops` redirects).
+
+        Raises:
+            ServerError: a request on the new connection was refused.
+        """
+        client = self
+        while reply.get("msg") == "redirect" and hops > 0:
+            hops -= 1
+            parts = urlsplit(reply["url"])
+            base = (f"{parts.scheme}://{parts.netloc}" if parts.netloc
+                    else self.base_url.rstrip("/"))
+            moved = await GameClient.connect(base, parts.path.rstrip("/") or "/sockjs",
+                                             transport=self.transport_name)
+            await moved.auth(reply["token"])
+            await client.close()
+            client = moved
+            reply = await client.request(message)
+        return client, reply
 
     async def __aenter__(self) -> "GameClient":
         return self
@@ -272,7 +299,8 @@ class GameClient:
         self._allowance -= 1.0
 
     async def auth(self, token: str) -> Message:
-        """Authenticate; returns the `welcome` message."""
+        """Authenticate; returns the `welcome` message. Keeps the newest token the server
+        gives (`welcome.token`, then `token` messages) in `self.token`."""
         return await self.request({"msg": "auth", "protocol": PROTOCOL, "token": token})
 
     # --- receiving -----------------------------------------------------------------------
@@ -337,6 +365,8 @@ class GameClient:
             self._queue.put_nowait(None)
 
     def _deliver(self, message: Message) -> None:
+        if message.get("msg") in ("welcome", "token") and "token" in message:
+            self.token = message["token"]
         self.received.append(message)
         self._queue.put_nowait(message)
         future = self._waiters.get(message.get("re"))
@@ -367,11 +397,14 @@ async def play_against_bots(base_url: str, name: str, bots: int = 2, game: str =
     """Sign in, create a room of `game`, add bots (the room starts when its last seat is
     taken) and play until the game ends."""
     token, user = await dev_login(base_url, name)
-    async with await GameClient.connect(base_url) as client:
+    client = await GameClient.connect(base_url)
+    try:
         await client.auth(token)
         out(f"signed in as {user['name']} (id {user['id']})")
-        state = await client.request({"msg": "create", "game": game,
-                                      "name": f"{name}'s table", "seats": bots + 1})
+        create = {"msg": "create", "game": game, "name": f"{name}'s table", "seats": bots + 1}
+        client, state = await client.follow(await client.request(create), create)
+        if client.base_url != base_url or client.prefix != "/sockjs":
+            out(f"moved to the server at {client.base_url}{client.prefix}")
         for _ in range(bots):
             state = await client.request({"msg": "add_bot"})
         room = state["room"]
@@ -397,6 +430,8 @@ async def play_against_bots(base_url: str, name: str, bots: int = 2, game: str =
             if move is not None:
                 out(f"seat {table['you']} -> {json.dumps(move['move'])}")
                 await client.request(move)
+    finally:
+        await client.close()
 
 
 def main(argv: list[str] | None = None) -> int:
