@@ -82,7 +82,7 @@ def _run(args: argparse.Namespace) -> int:
         from game_server.directory import RedisDirectory
 
         async def request() -> None:
-            directory = RedisDirectory(config.redis_url)
+            directory = RedisDirectory(config.redis_url, prefix=config.redis_prefix)
             try:
                 await directory.request_drain(args.server)
             finally:

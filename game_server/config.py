@@ -32,6 +32,9 @@ ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
     ("GAME_METRICS", "on", "on: count and serve Prometheus metrics at /metrics; off: neither"),
     ("GAME_REDIS_URL", "(none)", "redis://host:port/db of the directory shared by several game "
      "servers; unset: this server is the only one (no Redis needed)"),
+    ("GAME_REDIS_PREFIX", "game:", "prefix of every Redis key and channel of the directory "
+     "(servers of one service share it; two services may share one Redis with different "
+     "prefixes)"),
     ("GAME_PUBLIC_URL", "/sockjs", "the SockJS base URL players reach this server at, as given "
      "to them in redirects (behind nginx: /g/<server id>/sockjs)"),
     ("GAME_HEARTBEAT_TTL", "5", "seconds after its last heartbeat a server counts as dead and "
@@ -55,6 +58,7 @@ class Config:
     grace_seconds: float = 60.0
     metrics: bool = True
     redis_url: str = ""
+    redis_prefix: str = "game:"
     public_url: str = "/sockjs"
     heartbeat_ttl: float = 5.0
     drain_seconds: float = 30.0
@@ -79,6 +83,7 @@ class Config:
             grace_seconds=_number(env, "GAME_GRACE_SECONDS", float, default.grace_seconds),
             metrics=_switch(env, "GAME_METRICS", default.metrics),
             redis_url=env.get("GAME_REDIS_URL", "").strip(),
+            redis_prefix=env.get("GAME_REDIS_PREFIX") or default.redis_prefix,
             public_url=env.get("GAME_PUBLIC_URL") or default.public_url,
             heartbeat_ttl=_number(env, "GAME_HEARTBEAT_TTL", float, default.heartbeat_ttl),
             drain_seconds=_number(env, "GAME_DRAIN_SECONDS", float, default.drain_seconds),

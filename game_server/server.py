@@ -108,8 +108,9 @@ def build(config: Config, sockjs_settings: dict[str, Any] | None = None) -> Serv
                                    grace_seconds=config.grace_seconds))
     if config.redis_url:
         # Several game servers: the directory in Redis, hosts and epochs in the database.
-        hub.hosting = Hosting(hub=hub, directory=RedisDirectory(config.redis_url,
-                                                                ttl=config.heartbeat_ttl),
+        directory = RedisDirectory(config.redis_url, prefix=config.redis_prefix,
+                                   ttl=config.heartbeat_ttl)
+        hub.hosting = Hosting(hub=hub, directory=directory,
                               hosts=RoomHosts(engine), move_log=move_log,
                               server_id=config.server_id, public_url=config.public_url,
                               issue_token=issue)
