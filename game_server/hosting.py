@@ -136,6 +136,13 @@ class Hosting:
             for host in mine:
                 if self.hub.lobby.get(host.room_id) is None:
                     await self.adopt(host.room_id)
+        # Rooms here that another server hosts now (this one was frozen or cut off while they
+        # were taken over): let them go before anyone acts in them.
+        local = [table.id for table in self.hub.lobby]
+        hosts = await loop.run_in_executor(None, self.hosts.hosts, local)
+        for room_id, host in hosts.items():
+            if host.server_id != self.server_id:
+                await self.moved(room_id)
 
     async def _claim_seats(self) -> None:
         """Tell the directory who plays a running game here, so that no server lets them sit

@@ -47,6 +47,18 @@ class RoomHosts:
             ).one_or_none()
         return Host(row.id, row.server_id, row.epoch) if row is not None else None
 
+    def hosts(self, room_ids: Iterable[str]) -> dict[str, Host]:
+        """The hosts of those of `room_ids` that are open rooms in the database."""
+        ids = sorted(set(room_ids))
+        if not ids:
+            return {}
+        with self._engine.connect() as connection:
+            rows = connection.execute(
+                select(Room.id, Room.server_id, Room.epoch)
+                .where(Room.id.in_(ids), Room.status == "open")
+            ).all()
+        return {row.id: Host(row.id, row.server_id, row.epoch) for row in rows}
+
     def open_servers(self) -> set[str]:
         """The ids of the servers that host open rooms (dead ones included)."""
         with self._engine.connect() as connection:
