@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -9,6 +10,8 @@ import time
 import urllib.request
 
 from game_server import tokens
+from game_server.rules import catalogue
+from game_server.storage import migrate
 
 
 def run(tmp_path, *args, env=None, check=True):
@@ -31,6 +34,7 @@ def test_keygen_prints_a_usable_key(tmp_path):
 def test_migrate_user_add_and_token(tmp_path):
     keys = tokens.generate_keyring_entry(3)
     assert "database at head" in run(tmp_path, "migrate").stdout
+    assert migrate.current(f"sqlite:///{tmp_path}/game.db") == migrate.head()
     user_id = int(run(tmp_path, "user", "add", "Ann").stdout)
     by_name = run(tmp_path, "token", "Ann", env={"GAME_TOKEN_KEYS": keys}).stdout.strip()
     by_id = run(tmp_path, "token", str(user_id), env={"GAME_TOKEN_KEYS": keys}).stdout.strip()
@@ -81,7 +85,10 @@ def test_serve_dev_generates_a_key_once_and_answers(tmp_path):
         while True:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/config.json") as reply:
-                    assert b'"dev": true' in reply.read()
+                    config = json.loads(reply.read())
+                    assert config["dev"] is True
+                    # Protocol 2: the games this server offers, as welcome lists them.
+                    assert config["games"] == catalogue()
                     break
             except OSError:
                 assert time.monotonic() < deadline, "the server did not start"

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from game_server.history import reveal
-from game_server.rules import choose_move
 from game_server.tables import Change, Player, Table
 
 PEOPLE = [Player(n, f"P{n}") for n in range(1, 8)]
@@ -25,24 +24,27 @@ def record_of(table: Table, number: int) -> dict[str, Any]:
     return {
         "id": number, "room": table.id, "name": table.name, "game": table.game_kind,
         "number": number, "status": "finished", "started_at": None, "finished_at": None,
-        "winner": finished["winner"], "blocked": finished["blocked"],
+        "winner": finished["winner"], "detail": finished["detail"],
         "seats": [{"seat": s["seat"], "user": None, "bot": s["bot"],
                    "score": finished["scores"][s["seat"]]} for s in started["seats"]],
         "seed": started["seed"], "dealer": started["dealer"],
         "players": [s["seat"] for s in started["seats"]],
-        "moves": [{"seq": a.seq, "kind": a.kind, "seat": a.seat, "user": None, "move": a.move,
-                   "at": None} for a in actions if a.seq <= end and a.kind not in ("watch",
+        # Kinds as the history shows them, without their version.
+        "moves": [{"seq": a.seq, "kind": a.name, "seat": a.seat, "user": None, "move": a.move,
+                   "at": None} for a in actions if a.seq <= end and a.name not in ("watch",
                                                                                     "unwatch")],
     }
 
 
-def play_game(people: int, bots: int, seed: int) -> tuple[Table, list[Change]]:
+def play_game(people: int, bots: int, seed: int,
+              game: str = "crazy_eights") -> tuple[Table, list[Change]]:
     """A room of `people` players and `bots` bots played to the end; the changes it made.
+    People play what the bot would play for them.
 
-    Halfway through, the first person leaves (a bot plays on for them).
+    After 20 rounds of moves, the first person leaves (a bot plays on for them).
     """
     seeds = itertools.count(seed)
-    table = Table("room-reveal", "reveal", "crazy_eights", people + bots, lambda: next(seeds))
+    table = Table("room-reveal", "reveal", game, people + bots, lambda: next(seeds))
     changes: list[Change] = []
     owner = PEOPLE[0]
     for person in PEOPLE[:people]:
@@ -53,16 +55,58 @@ def play_game(people: int, bots: int, seed: int) -> tuple[Table, list[Change]]:
         changes += table.start(owner)
     moves = 0
     while table.status.value == "playing":
-        if table.bot_to_move() is not None:
-            changes += table.play_bot()
+        if table.bots_to_act():
+            changes += table.play_bots()
         else:
-            seat = table.seats[table.view_for(None)["turn"]]
-            changes += table.play(seat.player, choose_move(table.game, table.game.turn))
+            seat = table.seats[table.to_act()[0]]
+            move = table.game.bot_move(table.player_of(seat.number))
+            changes += table.play(seat.player, move)
         moves += 1
         if moves == 20 and people > 1:
             changes += table.leave(owner)
     table.committed()
     return table, changes
+
+
+def check_reveal(table: Table, changes: list[Change]) -> dict[str, Any]:
+    """reveal() of the table's first game agrees with every view and event the table sent."""
+    revealed = reveal(record_of(table, 1))
+    final = table.view_for(None)
+    players = revealed["players"]
+
+    # The deal: each person's hand in the view sent with the deal; what everyone saw.
+    start = next(c for c in changes if c.event["type"] == "start")
+    deal = revealed["deal"]
+    assert deal["players"] == players == start.views[None]["players"]
+    for seat, view in start.views.items():
+        if seat is not None:
+            assert deal["hands"][players.index(seat)] == view["game_state"]["hand"]
+    for key, value in start.views[None]["game_state"].items():
+        assert deal[key] == value, key
+
+    # Every move: its event with nothing hidden holds what everyone was told and what the
+    # mover was told (the card a take drew, the cards passed).
+    moves = [m for m in revealed["moves"] if m["kind"] == "move"]
+    events = [c for c in changes if c.event["type"] == "move"]
+    assert len(moves) == len(events)
+    for move, change in zip(moves, events):
+        seat = change.event["seat"]
+        assert move["seat"] == seat
+        full, public = move["event"], change.event["move"]
+        mine = change.event_for(seat)["move"]
+        assert all(full[key] == value for key, value in public.items())
+        assert all(full[key] == value for key, value in mine.items() if key in full)
+        if table.game_kind == "crazy_eights":
+            assert full == mine
+    assert all("event" not in m for m in revealed["moves"] if m["kind"] != "move")
+
+    # The end: what everyone was shown, and the result.
+    assert revealed["final"]["players"] == players
+    for key, value in final["game_state"].items():
+        assert revealed["final"][key] == value, key
+    assert revealed["winner"] == final["result"]["winner"]
+    assert revealed["detail"] == final["result"]["detail"]
+    return revealed
 
 
 @pytest.mark.parametrize(("people", "bots", "seed"), [
@@ -71,36 +115,26 @@ def play_game(people: int, bots: int, seed: int) -> tuple[Table, list[Change]]:
 ])
 def test_reveal_agrees_with_the_table(people, bots, seed):
     table, changes = play_game(people, bots, seed)
-    revealed = reveal(record_of(table, 1))
-    final = table.view_for(None)
+    revealed = check_reveal(table, changes)
+    # Crazy Eights: the hands at the end, every card accounted for at the deal.
+    final = table.view_for(None)["game_state"]
+    assert revealed["final"]["hands"] == final["hands"]
+    deal = revealed["deal"]
+    assert sum(map(len, deal["hands"])) + len(deal["deck_cards"]) + len(deal["pile"]) == 52
+    takes = [m for m in revealed["moves"] if m["kind"] == "move" and m["move"]["type"] == "take"]
+    assert all(len(m["event"]["card"]) == 2 for m in takes)
 
-    # The deal: each person's hand in the view sent with the deal.
-    start = next(c for c in changes if c.event["type"] == "start")
-    deal = {hand["seat"]: hand["cards"] for hand in revealed["deal"]["hands"]}
-    for seat, view in start.views.items():
-        if seat is not None:
-            assert deal[seat] == view["hand"]
-    assert revealed["deal"]["starter"] == start.views[None]["pile"][-1]
-    assert revealed["deal"]["deck"] == start.views[None]["deck"]
-    assert revealed["deal"]["turn"] == start.views[None]["turn"]
 
-    # Every move: the card a take drew is what the taker was told; passes as announced.
-    moves = [m for m in revealed["moves"] if m["kind"] == "move"]
-    events = [c for c in changes if c.event["type"] in ("take", "put")]
-    assert len(moves) == len(events)
-    for move, change in zip(moves, events):
-        assert move["seat"] == change.event["seat"]
-        if move["move"]["type"] == "take":
-            assert move["card"] == change.private[move["seat"]]["card"]
-            assert move["reshuffled"] == change.event.get("reshuffled", False)
-        else:
-            assert "card" not in move and move["move"]["card"] == change.event["card"]
-        assert move["passes"] == change.event.get("passes", [])
-
-    # The end: the hands everyone was shown.
-    assert revealed["hands"] == [{"seat": seat, "cards": final["hands"][seat]}
-                                 for seat in revealed["players"]]
-    assert revealed["winner"] == final["winner"]
+@pytest.mark.parametrize(("people", "bots", "seed"), [(1, 3, 1), (2, 2, 2), (4, 0, 3)])
+def test_reveal_agrees_with_a_hearts_table(people, bots, seed):
+    table, changes = play_game(people, bots, seed, game="hearts")
+    revealed = check_reveal(table, changes)
+    # Each pass: the mover's cards; the exchange: every player's.
+    passes = [m["event"] for m in revealed["moves"]
+              if m["kind"] == "move" and m["move"]["type"] == "pass"]
+    assert passes and all(len(event["cards"]) == 3 for event in passes)
+    exchanges = [event for event in passes if event["exchanged"]]
+    assert exchanges and all(len(event["passes"]) == 4 for event in exchanges)
 
 
 def test_reveal_keeps_the_record_and_does_not_change_it():
@@ -109,9 +143,10 @@ def test_reveal_keeps_the_record_and_does_not_change_it():
     snapshot = repr(record)
     revealed = reveal(record)
     assert repr(record) == snapshot
-    assert {k: v for k, v in revealed.items() if k not in ("deal", "hands", "moves")} == {
+    assert {k: v for k, v in revealed.items() if k not in ("deal", "final", "moves")} == {
         k: v for k, v in record.items() if k != "moves"}
     assert [{k: m[k] for k in record["moves"][0]} for m in revealed["moves"]] == record["moves"]
+    assert set(revealed) == set(record) | {"deal", "final"}
 
 
 def test_reveal_refuses_what_does_not_add_up():
@@ -120,7 +155,7 @@ def test_reveal_refuses_what_does_not_add_up():
     with pytest.raises(ValueError, match="not finished"):
         reveal({**record, "status": "playing"})
     with pytest.raises(ValueError, match="cannot replay"):
-        reveal({**record, "game": "hearts"})
+        reveal({**record, "game": "poker"})
     with pytest.raises(ValueError, match="do not finish"):
         reveal({**record, "moves": record["moves"][:-1]})
     with pytest.raises(ValueError, match="does not replay"):
@@ -128,7 +163,7 @@ def test_reveal_refuses_what_does_not_add_up():
     with pytest.raises(ValueError, match="record says"):
         reveal({**record, "winner": (record["winner"] + 1) % 3})
     with pytest.raises(ValueError, match="record says"):
-        reveal({**record, "blocked": not record["blocked"]})
+        reveal({**record, "detail": {"blocked": not record["detail"]["blocked"]}})
     with pytest.raises(ValueError, match="dealer"):
         reveal({**record, "dealer": 6})
     moved = [dict(m) for m in record["moves"]]

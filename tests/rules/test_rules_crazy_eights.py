@@ -1,5 +1,6 @@
 """Crazy Eights rules, one at a time, mostly from crafted mid-game positions."""
 
+import copy
 import json
 import random
 
@@ -7,7 +8,6 @@ import pytest
 
 from game_server.rules import (
     FULL_DECK,
-    PILE_SHOWN,
     Card,
     CrazyEights,
     GameFinished,
@@ -15,14 +15,11 @@ from game_server.rules import (
     NotInHand,
     NotYourTurn,
     Outcome,
-    Put,
     Rank,
     Step,
     Suit,
-    Take,
-    choose_move,
-    hand_points,
 )
+from game_server.rules.crazy_eights import PILE_SHOWN, Put, Take, hand_points
 
 
 def cards(text: str) -> list[Card]:
@@ -60,6 +57,35 @@ def expected_deal(players: int, seed: int, dealer: int):
 
 def display(hand):
     return tuple(sorted(hand, key=lambda c: (c.suit, c.rank)))
+
+
+def taken(step: Step) -> Card:
+    """The card a take drew: only the taker's private event names it."""
+    assert "card" not in step.event  # nobody else learns it
+    return Card.from_str(step.private[step.player]["card"])
+
+
+def passes(step: Step) -> tuple[int, ...]:
+    return tuple(step.event.get("passes", ()))
+
+
+def reshuffled(step: Step) -> bool:
+    return step.event.get("reshuffled", False)
+
+
+def refused(game: CrazyEights, player, move, error=Exception, match=None):
+    """Assert that `apply` refuses the move with `error` and changes nothing (`check` is gone:
+    `apply` checks first)."""
+    before = state_of(game)
+    with pytest.raises(error, match=match) as excinfo:
+        game.apply(player, move)
+    assert state_of(game) == before
+    return excinfo.value
+
+
+def allowed(game: CrazyEights, player, move) -> Step:
+    """Assert that `apply` accepts the move, on a copy: the game itself does not change."""
+    return copy.deepcopy(game).apply(player, move)
 
 
 # The deal ------------------------------------------------------------------------------------
@@ -144,7 +170,7 @@ def test_legal_moves_match_suit_or_rank_eights_once_per_suit_then_take():
 def test_put_a_card_matching_suit_or_rank(code):
     game = position([f"{code} 2C 3C", "4C 5C"], "QH", "6D")
     step = game.apply(0, Put(card(code)))
-    assert step == Step(0, Put(card(code)), card(code), (), False, None)
+    assert step == Step(0, Put(card(code)), {"type": "put", "card": code})
     assert game.top == card(code)
     assert game.suit == card(code).suit
     assert game.pile == (card("QH"), card(code))
@@ -154,22 +180,21 @@ def test_put_a_card_matching_suit_or_rank(code):
 
 def test_a_card_that_matches_neither_suit_nor_rank_is_illegal():
     game = position(["7C 2D", "4C 5C"], "QH", "6D")
-    with pytest.raises(IllegalMove, match=r"^cannot put 7C on QH: follow hearts or play a queen$"):
-        game.apply(0, Put(card("7C")))
+    refused(game, 0, Put(card("7C")), IllegalMove,
+            r"^cannot put 7C on QH: follow hearts or play a queen$")
 
 
 def test_an_eight_is_wild_and_names_the_suit_to_follow():
     game = position(["8C 2D", "3H 4D 9S", "KS KH"], "QH", "6D")
     step = game.apply(0, Put(card("8C"), Suit.SPADES))
-    assert step.card == card("8C")
+    assert step.event == {"type": "put", "card": "8C", "suit": "S"}
     assert (game.top, game.suit, game.turn) == (card("8C"), Suit.SPADES, 1)
     assert game.view_for(None)["suit"] == "S"
     # The suit named, not the eight's own suit, is followed.
     assert game.legal_moves(1) == [Put(card("9S")), Take()]
-    with pytest.raises(IllegalMove, match=r"^cannot put 3H on 8C \(spades named\): follow spades"):
-        game.check(1, Put(card("3H")))
-    with pytest.raises(IllegalMove):
-        game.check(1, Put(card("4D")))
+    refused(game, 1, Put(card("3H")), IllegalMove,
+            r"^cannot put 3H on 8C \(spades named\): follow spades")
+    refused(game, 1, Put(card("4D")), IllegalMove)
 
 
 def test_an_eight_may_name_its_own_suit_and_go_on_an_eight():
@@ -183,10 +208,8 @@ def test_an_eight_may_name_its_own_suit_and_go_on_an_eight():
 
 def test_an_eight_needs_a_suit_and_only_an_eight_names_one():
     game = position(["8C QH 2D", "3H"], "QS", "6D")
-    with pytest.raises(IllegalMove, match="8C needs a suit"):
-        game.check(0, Put(card("8C")))
-    with pytest.raises(IllegalMove, match="only an eight names a suit"):
-        game.check(0, Put(card("QH"), Suit.HEARTS))
+    refused(game, 0, Put(card("8C")), IllegalMove, "8C needs a suit")
+    refused(game, 0, Put(card("QH"), Suit.HEARTS), IllegalMove, "only an eight names a suit")
 
 
 # Taking cards --------------------------------------------------------------------------------
@@ -195,14 +218,17 @@ def test_an_eight_needs_a_suit_and_only_an_eight_names_one():
 def test_take_draws_the_top_of_the_deck_and_keeps_the_turn():
     game = position(["2D 3D", "4C 5C"], "JH QH", "QS 6D 7S")
     step = game.apply(0, Take())
-    assert step == Step(0, Take(), card("7S"), (), False, None)
+    assert step == Step(0, Take(), {"type": "take"}, {0: {"type": "take", "card": "7S"}})
+    assert step.event_for(0)["card"] == "7S"
+    assert "card" not in step.event_for(1) and "card" not in step.event_for(None)
+    assert step.full() == {"type": "take", "card": "7S"}
     assert game.hand(0) == tuple(cards("2D 3D 7S"))
     assert (game.turn, game.deck_size) == (0, 2)
     assert game.legal_moves(0) == [Take()]
-    assert game.apply(0, Take()).card == card("6D")
+    assert taken(game.apply(0, Take())) == card("6D")
     assert game.turn == 0
     step = game.apply(0, Take())
-    assert step.card == card("QS") and game.turn == 0
+    assert taken(step) == card("QS") and game.turn == 0
     # The player may take again even when they could put.
     assert game.legal_moves(0) == [Put(card("QS")), Take()]
 
@@ -210,11 +236,12 @@ def test_take_draws_the_top_of_the_deck_and_keeps_the_turn():
 def test_taking_the_last_card_reshuffles_the_pile_below_its_top_into_the_deck():
     game = position(["2D 3D", "4C 5C"], "9H TH JH QH", "6D", seed=3)
     step = game.apply(0, Take())
-    assert step.card == card("6D") and step.reshuffled
+    assert taken(step) == card("6D") and reshuffled(step)
+    assert step.event == {"type": "take", "reshuffled": True}
     assert game.pile == (card("QH"),)
     assert game.deck_size == 3
     assert game.turn == 0
-    drawn = {game.apply(0, Take()).card for _ in range(3)}
+    drawn = {taken(game.apply(0, Take())) for _ in range(3)}
     assert drawn == set(cards("9H TH JH"))
 
 
@@ -222,7 +249,7 @@ def test_reshuffle_uses_the_games_rng():
     def drawn(seed):
         game = position(["2D 3D", "4C 5C"], "2H 3H 4H 5H 6H 7H 9H QH", "6D", seed=seed)
         game.apply(0, Take())
-        return [game.apply(0, Take()).card for _ in range(7)]
+        return [taken(game.apply(0, Take())) for _ in range(7)]
 
     assert drawn(5) == drawn(5)
     assert len({tuple(drawn(seed)) for seed in range(5)}) > 1
@@ -231,18 +258,19 @@ def test_reshuffle_uses_the_games_rng():
 def test_a_put_onto_a_lone_top_card_with_an_empty_deck_reshuffles_at_once():
     game = position(["QD 3S", "4C 5C"], "QH", "", turn=0)
     step = game.apply(0, Put(card("QD")))
-    assert step.reshuffled
+    # A put's event never says "reshuffled" (schema/games/crazy_eights/event.json): the views
+    # show it, the deck no longer being empty.
+    assert step.event == {"type": "put", "card": "QD"}
     assert game.pile == (card("QD"),)
     assert game.deck_size == 1
     assert game.legal_moves(1) == [Take()]
-    assert game.apply(1, Take()).card == card("QH")
+    assert taken(game.apply(1, Take())) == card("QH")
 
 
 def test_take_with_nothing_to_take_is_illegal():
     game = position(["QD 3S", "4C 5C"], "QH", "")
     assert game.legal_moves(0) == [Put(card("QD"))]
-    with pytest.raises(IllegalMove, match="^cannot take: the deck is empty$"):
-        game.check(0, Take())
+    refused(game, 0, Take(), IllegalMove, "^cannot take: the deck is empty$")
 
 
 # Turns that pass by themselves ---------------------------------------------------------------
@@ -251,9 +279,10 @@ def test_take_with_nothing_to_take_is_illegal():
 def test_a_player_who_takes_the_last_card_and_cannot_put_passes():
     game = position(["2C 3C", "4D 5D", "QS 6H"], "QH", "7D")
     step = game.apply(0, Take())
-    assert step.card == card("7D")
-    assert step.passes == (0, 1)
-    assert not step.reshuffled and step.outcome is None
+    assert taken(step) == card("7D")
+    assert passes(step) == (0, 1)
+    assert step.event == {"type": "take", "passes": [0, 1]}
+    assert not reshuffled(step) and step.outcome is None
     assert game.turn == 2
     assert game.legal_moves(2) == [Put(card("6H")), Put(card("QS"))]
     assert game.legal_moves(0) == []
@@ -262,23 +291,24 @@ def test_a_player_who_takes_the_last_card_and_cannot_put_passes():
 def test_passes_go_round_the_table():
     game = position(["2C 3C", "QS", "4D 5D"], "QH", "9C", turn=2)
     step = game.apply(2, Take())
-    assert step.passes == (2, 0)
+    assert passes(step) == (2, 0)
     assert game.turn == 1
 
 
 def test_no_pass_after_a_take_that_leaves_a_move():
     game = position(["2C QS", "4D 5D", "3C 6C"], "QH", "9S", turn=0)
     step = game.apply(0, Take())  # The deck is now empty, 9S is no use, but QS is.
-    assert step.passes == ()
+    assert passes(step) == ()
     assert game.turn == 0
 
 
 def test_no_pass_after_a_put_since_the_pile_is_reshuffled_into_an_empty_deck():
     game = position(["2C 3S", "4D 5D", "3C 6C"], "QH", "QS", turn=1)
     step = game.apply(1, Take())
-    assert step.passes == () and game.turn == 1
+    assert passes(step) == () and game.turn == 1
     step = game.apply(1, Put(card("QS")))
-    assert step.reshuffled and step.passes == ()
+    assert step.event == {"type": "put", "card": "QS"}  # no passes
+    assert game.pile == (card("QS"),) and game.deck_size == 1  # reshuffled
     assert game.turn == 2
     assert game.legal_moves(2) == [Take()]
 
@@ -288,7 +318,7 @@ def test_no_one_waits_on_a_player_who_cannot_move():
         game = CrazyEights(2 + seed % 6, seed)
         while not game.is_finished:
             assert game.legal_moves(game.turn)
-            game.apply(game.turn, choose_move(game, game.turn))
+            game.apply(game.turn, game.bot_move(game.turn))
 
 
 # The end -------------------------------------------------------------------------------------
@@ -297,14 +327,10 @@ def test_no_one_waits_on_a_player_who_cannot_move():
 def test_the_first_to_empty_the_hand_wins_the_others_penalty_points():
     game = position(["QD", "8C KD AS 3H", "2S"], "QH", "7D 5C", turn=0)
     step = game.apply(0, Put(card("QD")))
-    expected = Outcome(
-        winner=0,
-        scores=(50 + 10 + 1 + 3 + 2, 0, 0),
-        hands=((), tuple(cards("8C KD 3H AS")), (card("2S"),)),
-        blocked=False,
-    )
+    expected = Outcome(winner=0, scores=(50 + 10 + 1 + 3 + 2, 0, 0), detail={"blocked": False})
     assert step.outcome == expected == game.outcome()
-    assert step.passes == () and not step.reshuffled
+    assert game.final_hands() == ((), tuple(cards("8C KD 3H AS")), (card("2S"),))
+    assert passes(step) == () and not reshuffled(step)
     assert game.is_finished
     assert game.turn == 0
     assert all(game.legal_moves(p) == [] for p in range(3))
@@ -320,17 +346,19 @@ def test_blocked_game_fewest_points_win_the_differences():
     # After the take the deck is empty, the pile is just QH, and no one holds a heart, a queen
     # or an eight.
     game = position(["2C 3C", "KD 5D", "AS 2S", "9C"], "QH", "4C", turn=0)
+    assert game.final_hands() == ()  # nothing to tell while the game runs
     step = game.apply(0, Take())
     points = [9, 15, 3, 9]
-    assert step.card == card("4C")
-    assert step.passes == ()
+    assert taken(step) == card("4C")
+    assert passes(step) == ()
     assert step.outcome == Outcome(
         winner=2,
         scores=(0, 0, (9 - 3) + (15 - 3) + (9 - 3), 0),
-        hands=tuple(tuple(cards(hand)) for hand in ["2C 3C 4C", "5D KD", "2S AS", "9C"]),
-        blocked=True,
+        detail={"blocked": True},
     )
-    assert [hand_points(hand) for hand in step.outcome.hands] == points
+    hands = tuple(tuple(cards(hand)) for hand in ["2C 3C 4C", "5D KD", "2S AS", "9C"])
+    assert game.final_hands() == hands
+    assert [hand_points(hand) for hand in game.final_hands()] == points
     assert game.outcome() == step.outcome and game.is_finished
     assert game.turn == 0
 
@@ -344,7 +372,7 @@ def test_blocked_game_ties_go_to_the_earlier_player_after_the_dealer(dealer, win
     game = position(["2C 3C", "4D", "TS", "4S"], "QH", "9C", turn=0, dealer=dealer)
     step = game.apply(0, Take())
     outcome = step.outcome
-    assert outcome.blocked
+    assert outcome.detail == {"blocked": True}
     # Points: 14, 4, 10, 4.
     assert outcome.winner == winner
     assert outcome.scores[winner] == (14 - 4) + (10 - 4) + 0
@@ -361,7 +389,7 @@ def test_a_game_is_not_blocked_while_someone_holds_an_eight():
     game = position(["2C 3C", "8D 5D", "AS 2S"], "QH", "4C", turn=0)
     step = game.apply(0, Take())
     assert step.outcome is None
-    assert step.passes == (0,)
+    assert passes(step) == (0,)
     assert game.turn == 1
     assert game.legal_moves(1) == [Put(card("8D"), suit) for suit in Suit]
 
@@ -371,28 +399,20 @@ def test_a_game_is_not_blocked_while_someone_holds_an_eight():
 
 def test_errors_come_in_order_finished_turn_hand_rule():
     game = position(["QD 8H 7C", "KD", "2S"], "QH", "9D")
-    with pytest.raises(NotYourTurn):  # before not-in-hand
-        game.check(1, Put(card("5C")))
-    with pytest.raises(NotYourTurn):  # even for a card they hold
-        game.check(1, Put(card("KD")))
-    with pytest.raises(NotInHand, match="^you do not hold 5C$"):  # before the suit rule
-        game.check(0, Put(card("5C"), Suit.HEARTS))
-    with pytest.raises(NotInHand):
-        game.check(0, Put(card("8S")))  # an eight not held, without a suit
-    with pytest.raises(NotInHand):
-        game.check(0, Put(card("KD")))  # another player's card
-    with pytest.raises(IllegalMove):
-        game.check(0, Put(card("8H")))
-    with pytest.raises(IllegalMove):
-        game.check(0, Put(card("7C")))
+    refused(game, 1, Put(card("5C")), NotYourTurn)  # before not-in-hand
+    refused(game, 1, Put(card("KD")), NotYourTurn)  # even for a card they hold
+    refused(game, 0, Put(card("5C"), Suit.HEARTS), NotInHand,
+            "^you do not hold 5C$")  # before the suit rule
+    refused(game, 0, Put(card("8S")), NotInHand)  # an eight not held, without a suit
+    refused(game, 0, Put(card("KD")), NotInHand)  # another player's card
+    refused(game, 0, Put(card("8H")), IllegalMove)
+    refused(game, 0, Put(card("7C")), IllegalMove)
 
     game = position(["QD", "KD", "2S"], "QH", "9D")
     game.apply(0, Put(card("QD")))
     for player in range(3):  # finished comes first, whoever asks
-        with pytest.raises(GameFinished):
-            game.check(player, Take())
-        with pytest.raises(GameFinished):
-            game.apply(player, Put(card("5C")))
+        refused(game, player, Take(), GameFinished)
+        refused(game, player, Put(card("5C")), GameFinished)
 
 
 def test_error_codes_of_raised_errors():
@@ -403,24 +423,20 @@ def test_error_codes_of_raised_errors():
         (Put(card("7C")), 0, "illegal_move"),
         (Take(), 0, "illegal_move"),
     ]:
-        with pytest.raises(Exception) as excinfo:
-            game.check(player, move)
-        assert excinfo.value.code == code
+        assert refused(game, player, move).code == code
 
 
 def test_error_messages_name_the_input_and_nothing_hidden():
     game = position(["QD 7C", "KD 4S", "9S"], "QH", "3D 2H")
     messages = []
     for player, move in [(1, Take()), (0, Put(card("KD"))), (0, Put(card("7C")))]:
-        with pytest.raises(Exception) as excinfo:
-            game.check(player, move)
-        messages.append(str(excinfo.value))
+        messages.append(str(refused(game, player, move)))
     assert "KD" in messages[1] and "7C" in messages[2]
     hidden = {"4S", "9S", "3D", "2H"}
     assert not any(code in message for message in messages for code in hidden)
 
 
-def test_rejected_moves_and_check_change_nothing():
+def test_rejected_moves_change_nothing_and_legal_moves_are_accepted():
     game = position(["QD 8H 7C", "KD", "2S"], "9H QH", "9D")
     before = state_of(game)
     bad = [(1, Take()), (0, Put(card("5C"))), (0, Put(card("8H"))), (0, Put(card("7C")))]
@@ -429,23 +445,21 @@ def test_rejected_moves_and_check_change_nothing():
             game.apply(player, move)
         assert state_of(game) == before
     for move in game.legal_moves(0):
-        game.check(0, move)
+        assert allowed(game, 0, move).move == move
         assert state_of(game) == before
 
 
 def test_players_out_of_range_and_non_moves_are_programming_errors():
     game = CrazyEights(3, seed=1)
     for player in (-1, 3, True, "0", None):
-        with pytest.raises(ValueError):
-            game.check(player, Take())
+        refused(game, player, Take(), ValueError)
         with pytest.raises(ValueError):
             game.legal_moves(player)
     with pytest.raises(ValueError):
         game.hand(3)
     with pytest.raises(ValueError):
         game.view_for(-1)
-    with pytest.raises(TypeError):
-        game.check(game.turn, "take")
+    refused(game, game.turn, "take", TypeError)
 
 
 # Views ---------------------------------------------------------------------------------------
@@ -483,7 +497,7 @@ def test_views_never_hold_other_hands_the_deck_or_the_seed_while_the_game_runs()
             shown = set(view.get("hand", [])) | set(view["pile"])
             codes = {str(c) for c in FULL_DECK}
             assert {code for code in codes if f'"{code}"' in text} == shown
-        game.apply(game.turn, choose_move(game, game.turn))
+        game.apply(game.turn, game.bot_move(game.turn))
         if game.is_finished:
             break
 
@@ -496,6 +510,7 @@ def test_view_once_finished_shows_winner_scores_and_hands():
         assert view["winner"] == 0
         assert view["scores"] == [62, 0, 0]
         assert view["hands"] == [[], ["8C", "KD"], ["2S"]]
+        assert view["blocked"] is False
         assert view["pile"] == ["QH", "QD"]
         json.dumps(view)
 
@@ -527,7 +542,7 @@ def test_replay_reproduces_a_game():
     moves = []
     game = CrazyEights(3, seed=42, dealer=2)
     for _ in range(30):
-        move = choose_move(game, game.turn)
+        move = game.bot_move(game.turn)
         moves.append((game.turn, move))
         game.apply(game.turn, move)
     again = CrazyEights.replay(3, 42, 2, moves)

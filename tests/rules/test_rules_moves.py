@@ -6,25 +6,26 @@ import pytest
 
 import game_server.rules as rules
 from game_server.rules import (
-    ERROR_CODES,
     GAMES,
-    PENALTY,
+    RULES_ERROR_CODES,
+    BadMove,
     Card,
     CrazyEights,
     GameFinished,
+    Hearts,
     IllegalMove,
     NotInHand,
     NotYourTurn,
-    Put,
     Rank,
     RulesError,
     Suit,
-    Take,
-    hand_points,
-    move_from_json,
-    move_to_json,
-    penalty,
+    catalogue,
+    game_class,
 )
+from game_server.rules.crazy_eights import PENALTY, Put, Take, hand_points, penalty
+
+move_to_json = CrazyEights.move_to_json
+move_from_json = CrazyEights.parse_move
 
 
 def test_moves_to_json():
@@ -50,6 +51,10 @@ def test_move_from_json_treats_a_null_suit_as_none():
     assert move_from_json({"type": "put", "card": "QH", "suit": None}) == Put(Card.from_str("QH"))
 
 
+def test_a_take_may_say_it_is_from_the_deck_as_protocol_1_allowed():
+    assert move_from_json({"type": "take", "from": "deck"}) == Take()
+
+
 @pytest.mark.parametrize(
     "data",
     [
@@ -59,7 +64,8 @@ def test_move_from_json_treats_a_null_suit_as_none():
         {},
         {"type": "pass"},
         {"type": "TAKE"},
-        {"type": "take", "from": "deck"},
+        {"type": "take", "from": "pile"},
+        {"type": "take", "from": None},
         {"type": "put"},
         {"type": "put", "card": "10H"},
         {"type": "put", "card": 10},
@@ -70,8 +76,9 @@ def test_move_from_json_treats_a_null_suit_as_none():
     ],
 )
 def test_move_from_json_rejects_bad_data(data):
-    with pytest.raises(ValueError):
+    with pytest.raises(BadMove):
         move_from_json(data)
+    assert issubclass(BadMove, ValueError)
 
 
 def test_move_to_json_rejects_non_moves():
@@ -96,7 +103,8 @@ def test_error_codes():
     assert NotInHand.code == "not_in_hand"
     assert IllegalMove.code == "illegal_move"
     assert GameFinished.code == "game_finished"
-    assert set(ERROR_CODES) == {"not_your_turn", "not_in_hand", "illegal_move", "game_finished"}
+    assert set(RULES_ERROR_CODES) == {"not_your_turn", "not_in_hand", "illegal_move",
+                                      "game_finished"}
     for cls in (NotYourTurn, NotInHand, IllegalMove, GameFinished):
         assert issubclass(cls, RulesError)
         assert cls("x").code == cls.code
@@ -113,8 +121,14 @@ def test_penalty_points():
 
 
 def test_registry_and_public_names():
-    assert GAMES == {"crazy_eights": CrazyEights}
+    assert GAMES == {"crazy_eights": CrazyEights, "hearts": Hearts}
+    assert game_class("crazy_eights") is CrazyEights
+    with pytest.raises(KeyError):
+        game_class("poker")
     assert CrazyEights.name == "crazy_eights"
     assert (CrazyEights.MIN_PLAYERS, CrazyEights.MAX_PLAYERS) == (2, 7)
+    assert catalogue()[0] == {"name": "crazy_eights", "title": "Crazy Eights", "min": 2,
+                              "max": 7, "seats": 4}
+    assert [entry["name"] for entry in catalogue()] == list(GAMES)
     for name in rules.__all__:
         assert hasattr(rules, name), name

@@ -12,18 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from game_server.rules import (
-    FULL_DECK,
-    CrazyEights,
-    Put,
-    Rank,
-    RulesError,
-    Step,
-    Suit,
-    Take,
-    choose_move,
-    hand_points,
-)
+from game_server.rules import FULL_DECK, Card, CrazyEights, Rank, RulesError, Step, Suit
+from game_server.rules.crazy_eights import Put, Take, hand_points
 
 # Uniformly random play can take many cards; measured over thousands of games, random play
 # ended within about 7,000 moves and bots within about 1,100.
@@ -62,16 +52,17 @@ def check_invariants(game: CrazyEights) -> None:
         assert all(hands)
         return
     assert game.legal_moves(game.turn) == []
-    assert outcome.hands == tuple(hands)
-    points = [hand_points(hand) for hand in outcome.hands]
+    assert game.final_hands() == tuple(hands)
+    points = [hand_points(hand) for hand in hands]
     scores = [0] * game.players
-    if outcome.blocked:
+    assert set(outcome.detail) == {"blocked"}
+    if outcome.detail["blocked"]:
         assert points[outcome.winner] == min(points)
         scores[outcome.winner] = sum(points) - game.players * min(points)
         assert game.deck_size == 0
         assert not any(m for p in range(game.players) for m in _puts_possible(game, p))
     else:
-        assert outcome.hands[outcome.winner] == ()
+        assert hands[outcome.winner] == ()
         scores[outcome.winner] = sum(points)
     assert list(outcome.scores) == scores
 
@@ -89,26 +80,36 @@ def play(game: CrazyEights, player: int, move) -> Step:
     step = game.apply(player, move)
     assert (step.player, step.move) == (player, move)
     assert step.outcome == game.outcome()
+    assert step.event_for(None) == step.event
     n = game.players
+    passes = tuple(step.event.get("passes", ()))
     if isinstance(move, Put):
-        assert step.card == move.card == game.top
-        assert step.passes == ()  # after a put the next player can always take
+        assert step.private == {}  # a put is public
+        assert Card.from_str(step.event["card"]) == move.card == game.top
+        assert step.event.get("suit") == (move.suit.value if move.suit else None)
+        assert passes == ()  # after a put the next player can always take
+        # A put's event never says "reshuffled"; the pile shows it.
+        assert "reshuffled" not in step.event
         if step.outcome is None:
-            assert step.reshuffled == (before_deck == 0)
+            assert (len(game.pile) == 1) == (before_deck == 0)
             assert game.turn == (player + 1) % n
     else:
-        assert step.card is not None
-        assert step.card in game.hand(player)
-        assert step.reshuffled == (before_deck == 1 and before_pile > 1)
-        if step.passes:
-            assert step.passes[0] == player
-            assert list(step.passes) == [(player + i) % n for i in range(len(step.passes))]
-            assert len(step.passes) < n
-            assert game.turn == (step.passes[-1] + 1) % n
+        # Only the taker learns the card.
+        assert "card" not in step.event
+        assert set(step.private) == {player}
+        assert step.private[player] == {**step.event, "card": step.private[player]["card"]}
+        assert Card.from_str(step.private[player]["card"]) in game.hand(player)
+        reshuffled = step.event.get("reshuffled", False)
+        assert reshuffled == (before_deck == 1 and before_pile > 1)
+        if reshuffled:
+            assert len(game.pile) == 1
+        if passes:
+            assert passes[0] == player
+            assert list(passes) == [(player + i) % n for i in range(len(passes))]
+            assert len(passes) < n
+            assert game.turn == (passes[-1] + 1) % n
         elif step.outcome is None:
             assert game.turn == player
-    if step.reshuffled:
-        assert len(game.pile) == 1
     check_invariants(game)
     return step
 
@@ -122,7 +123,7 @@ def assert_same_game(a: CrazyEights, b: CrazyEights) -> None:
     for _ in range(MAX_BOT_MOVES):
         if a.is_finished:
             break
-        move = choose_move(a, a.turn)
+        move = a.bot_move(a.turn)
         assert a.apply(a.turn, move) == b.apply(b.turn, move)
     assert a.is_finished and b.is_finished
     assert a.outcome() == b.outcome()
@@ -176,7 +177,7 @@ def test_bot_playouts_finish_conserve_cards_and_replay(n, seed, data):
         if len(moves) == cut:
             snapshot = copy.deepcopy(game)
         player = game.turn
-        move = choose_move(game, player)
+        move = game.bot_move(player)
         play(game, player, move)
         moves.append((player, move))
     if snapshot is not None:
@@ -185,7 +186,7 @@ def test_bot_playouts_finish_conserve_cards_and_replay(n, seed, data):
 
 @settings(SLOW_OK, max_examples=40)
 @given(players, seeds, st.data())
-def test_check_agrees_with_legal_moves_and_refused_moves_change_nothing(n, seed, data):
+def test_apply_agrees_with_legal_moves_and_refused_moves_change_nothing(n, seed, data):
     game = new_game(data, n, seed)
     chooser = random.Random(seed)
     for _ in range(data.draw(st.integers(0, 150), label="moves first")):
@@ -200,10 +201,8 @@ def test_check_agrees_with_legal_moves_and_refused_moves_change_nothing(n, seed,
         cards |= st.sampled_from(hand)
     move = data.draw(st.just(Take()) | st.builds(Put, cards, st.none() | st.sampled_from(Suit)))
     if move in game.legal_moves(player):
-        game.check(player, move)
+        copy.deepcopy(game).apply(player, move)  # accepted (on a copy)
     else:
-        with pytest.raises(RulesError):
-            game.check(player, move)
         with pytest.raises(RulesError):
             game.apply(player, move)
     assert_same_game(game, before)

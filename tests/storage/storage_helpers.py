@@ -1,5 +1,6 @@
-"""Helpers for the move log and history tests: real tables played by bots and by choose_move,
-their actions recorded in a MoveLog, and a TCP proxy that can cut a database off."""
+"""Helpers for the move log and history tests: real tables played by bots (`Game.bot_move` for
+the people too), their actions recorded in a MoveLog, and a TCP proxy that can cut a database
+off."""
 
 from __future__ import annotations
 
@@ -9,15 +10,14 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from game_server.rules import choose_move
 from game_server.storage import MoveLog, RoomInfo
 from game_server.tables import Table
 
 
-def new_table(room_id: str, seats: int, first_seed: int = 1000, name: str = "") -> Table:
+def new_table(room_id: str, seats: int, first_seed: int = 1000, name: str = "",
+              game: str = "crazy_eights") -> Table:
     seeds = itertools.count(first_seed)
-    return Table(room_id, name or f"room {room_id}", "crazy_eights", seats,
-                 seeds=lambda: next(seeds))
+    return Table(room_id, name or f"room {room_id}", game, seats, seeds=lambda: next(seeds))
 
 
 def room_info(table: Table) -> RoomInfo:
@@ -32,19 +32,21 @@ def views(table: Table) -> list[Any]:
 
 async def commit(log: MoveLog, table: Table) -> None:
     """Record the table's journal and mark it committed, as the hub does."""
-    await log.record(room_info(table), table.take_journal())
-    table.committed()
+    actions = list(table.journal)
+    await log.record(table, actions)
+    table.committed(len(actions))
 
 
 def step(table: Table) -> bool:
-    """Make the next move (the bot's, or the person's through the bot strategy)."""
+    """Make the next moves: every bot's that may act, else the first person's to act, chosen
+    by the bot's strategy."""
     if table.status.value != "playing":
         return False
-    if table.bot_to_move() is not None:
-        table.play_bot()
+    if table.bots_to_act():
+        table.play_bots()
     else:
-        seat = table.seats[table.view_for(None)["turn"]]
-        table.play(seat.player, choose_move(table.game, table.game.turn))
+        seat = table.seats[table.to_act()[0]]
+        table.play(seat.player, table.game.bot_move(table.player_of(seat.number)))
     return True
 
 

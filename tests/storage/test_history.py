@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from game_server.history import reveal
+from game_server.rules import Hearts
 from game_server.storage import GameHistory, MoveLog, parse_time
 from game_server.storage.models import Game
 from game_server.tables import Player, Table
@@ -31,7 +32,8 @@ class Played:
     history: GameHistory
     players: list[Player]
     tables: dict[str, Table] = field(default_factory=dict)
-    #: (room id, game number) -> day finished, winner seat, scores by seat, users by seat.
+    #: (room id, game number) -> day finished, winner seat, scores by seat, detail, users by
+    #: seat.
     results: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
     #: (room id, game number) -> views of the game's end and the hands revealed then.
     finals: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
@@ -45,12 +47,13 @@ class Played:
 async def finish(log: MoveLog, table: Table, played: Played, day: date) -> None:
     await play(log, table, every=5)
     final = table.view_for(None)
+    result = final["result"]
     users = {s.number: (s.player.id if s.player else None) for s in table.seats if s}
     played.results[(table.id, table.games_played)] = {
-        "day": day, "winner": final["winner"],
-        "scores": {seat: score for seat, score in enumerate(final["scores"])
+        "day": day, "winner": result["winner"],
+        "scores": {seat: score for seat, score in enumerate(result["scores"])
                    if score is not None},
-        "users": users}
+        "detail": result["detail"], "users": users}
     played.finals[(table.id, table.games_played)] = final
 
 
@@ -107,16 +110,20 @@ async def test_a_finished_game_has_everything(played):
     assert record["started_at"] == "2026-03-02T23:30:00.000Z"
     assert record["finished_at"] == "2026-03-02T23:30:00.000Z"
     assert record["winner"] == result["winner"]
+    assert record["detail"] == result["detail"] == {"blocked": result["detail"]["blocked"]}
+    assert "blocked" not in record
     assert record["seats"] == [
         {"seat": seat, "user": {"id": player.id, "name": player.name}, "bot": False,
          "score": result["scores"][seat]}
         for seat, player in enumerate((ann, bob, cid))]
     assert record["seed"] == 5 and record["dealer"] == 0 and record["players"] == [0, 1, 2]
     table = played.tables["trio"]
-    card_moves = [a for a in table.history if a.kind == "move"]
+    card_moves = [a for a in table.history if a.kind == "move@1"]
     assert [m["seq"] for m in record["moves"]] == [
         a.seq for a in table.history if a.game == 1 and a.seq <= card_moves[-1].seq]
-    assert record["moves"][0]["kind"] == "sit"  # the join that filled the room dealt the game
+    # The join that filled the room dealt the game; kinds are shown without their version.
+    assert record["moves"][0]["kind"] == "sit"
+    assert {m["kind"] for m in record["moves"][1:]} == {"move"}
     assert [m["move"] for m in record["moves"][1:]] == [a.move for a in card_moves]
     assert all(m["at"] == "2026-03-02T23:30:00.000Z" for m in record["moves"])
     json.dumps(record)  # JSON-ready
@@ -142,7 +149,7 @@ async def test_nothing_secret_while_a_game_runs(played):
     game_id = played.game_id("room-open", 1)
     record = played.history.game_record(game_id)
     assert record["status"] == "playing" and record["finished_at"] is None
-    assert record["winner"] is None
+    assert record["winner"] is None and record["detail"] is None
     assert not {"seed", "dealer", "players", "moves"} & set(record)
     assert all(seat["score"] is None for seat in record["seats"])
     page = played.history.user_games(bob.id)
@@ -167,14 +174,23 @@ async def test_reveal_agrees_with_the_tables(played):
     for (room_id, number), final in played.finals.items():
         record = played.history.game_record(played.game_id(room_id, number))
         revealed = reveal(record)
-        assert revealed["hands"] == [
-            {"seat": seat, "cards": final["hands"][seat]} for seat in record["players"]]
+        # The end: the hands every seat was shown, in game order.
+        assert revealed["final"]["players"] == record["players"] == final["players"]
+        assert revealed["final"]["hands"] == final["game_state"]["hands"]
+        assert revealed["final"]["winner"] == final["game_state"]["winner"]
         assert revealed["id"] == record["id"] and revealed["seed"] == record["seed"]
         for move in revealed["moves"]:
-            if move["kind"] == "move" and move["move"]["type"] == "take":
-                assert len(move["card"]) == 2
+            if move["kind"] == "move":
+                assert move["event"]["type"] == move["move"]["type"]
+                if move["move"]["type"] == "take":
+                    assert len(move["event"]["card"]) == 2
+            else:
+                assert "event" not in move
         deal = revealed["deal"]
-        assert sum(len(h["cards"]) for h in deal["hands"]) + deal["deck"] + 1 == 52
+        assert deal["players"] == record["players"]
+        in_hands = sum(len(hand) for hand in deal["hands"])
+        assert in_hands + len(deal["deck_cards"]) + len(deal["pile"]) == 52
+        assert len(deal["deck_cards"]) == deal["deck"]
         json.dumps(revealed)
 
 
@@ -185,6 +201,9 @@ async def test_reveal_refuses_a_record_that_does_not_add_up(played):
         reveal(wrong)
     with pytest.raises(ValueError, match="do not finish"):
         reveal({**record, "moves": record["moves"][:-1]})
+    flipped = {"blocked": not record["detail"]["blocked"]}
+    with pytest.raises(ValueError, match="record says"):
+        reveal({**record, "detail": flipped})
 
 
 # --- a user's games --------------------------------------------------------------------------
@@ -219,11 +238,12 @@ async def test_user_games_show_results(played):
         assert game["score"] == result["scores"][seat]
         assert game["won"] is (result["winner"] == seat)
         assert game["winner"] == result["winner"]
+        assert game["detail"] == result["detail"]
         names = [s["user"]["name"] if s["user"] else None for s in game["seats"]]
         assert names == (["Ann", None] if game["room"] == "room-duel" else ["Ann", "Bob", "Cid"])
     [running] = played.history.user_games(dan.id)["games"]
     assert running["status"] == "playing" and running["seat"] == 1
-    assert running["score"] is None and running["won"] is None
+    assert running["score"] is None and running["won"] is None and running["detail"] is None
 
 
 async def test_user_games_of_nobody_and_bad_arguments(played):
@@ -316,11 +336,16 @@ def api_examples() -> list[Any]:
 
 
 async def test_api_examples_have_the_fields_served(played):
-    game, page, board = api_examples()
+    examples = api_examples()
+    game = next(e for e in examples if isinstance(e, dict) and "moves" in e)
+    hearts_passes = next(e for e in examples if isinstance(e, list))
+    page = next(e for e in examples if isinstance(e, dict) and "games" in e)
+    board = next(e for e in examples if isinstance(e, dict) and "leaders" in e)
     history = played.history
     revealed = reveal(history.game_record(played.game_id("room-trio", 1)))
     assert set(game) == set(revealed)
     assert set(game["deal"]) == set(revealed["deal"])
+    assert set(game["final"]) == set(revealed["final"])
     assert set(game["seats"][0]) == set(revealed["seats"][0])
     served_moves = {(m["kind"], (m["move"] or {}).get("type")): set(m)
                     for m in revealed["moves"]}
@@ -328,8 +353,15 @@ async def test_api_examples_have_the_fields_served(played):
         kind = (move["kind"], (move["move"] or {}).get("type"))
         if kind in served_moves:
             assert set(move) == served_moves[kind]
+    # Hearts passes: entries like any move's; events as the rules reveal them.
+    hearts = Hearts(4, seed=1)
+    events = [hearts.apply(p, hearts.bot_move(p)).full() for p in range(4)]
+    for entry, event in zip(hearts_passes, (events[0], events[3])):
+        assert set(entry) == served_moves[("move", "put")]
+        assert set(entry["event"]) == set(event)
+        assert entry["event"]["cards"] == entry["move"]["cards"]
     served_page = history.user_games(played.players[1].id)
     assert set(page) == set(served_page)
     assert {frozenset(g) for g in page["games"]} == {frozenset(served_page["games"][0])}
-    assert set(board) == {"leaderboard"}
-    assert set(board["leaderboard"][0]) == set(history.leaderboard()[0])
+    assert set(board) == {"since", "until", "leaders"}  # transport/api.py adds the period
+    assert set(board["leaders"][0]) == set(history.leaderboard()[0])

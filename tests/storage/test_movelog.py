@@ -1,5 +1,6 @@
-"""MoveLog on SQLite and PostgreSQL: the schema of revision 0002, commit before resolve, group
-commit, all-or-nothing batches, outages, and rooms rebuilt exactly from what was recorded."""
+"""MoveLog on SQLite and PostgreSQL: the schema of revisions 0002 and 0003, commit before
+resolve, group commit, all-or-nothing batches, outages, and rooms rebuilt exactly from what was
+recorded."""
 
 from __future__ import annotations
 
@@ -33,7 +34,12 @@ def count(engine: Engine, model) -> int:
 
 
 def sit(seq: int, player: Player) -> Action:
-    return Action(seq=seq, kind="sit", game=0, user=player)
+    return Action(seq=seq, kind="sit@1", game=0, user=player)
+
+
+def room(room_id: str, name: str = "R", seats: int = 2) -> Table:
+    """An empty room to record actions for (the log reads its id, name, game and size)."""
+    return new_table(room_id, seats, name=name)
 
 
 # --- the schema ------------------------------------------------------------------------------
@@ -50,7 +56,7 @@ def test_revision_0002_up_and_down(database_url):
         assert set(inspect(engine).get_table_names()) == {"alembic_version", "users"}
         assert migrate.current(database_url) == "0001"
         migrate.upgrade(database_url)
-        assert migrate.current(database_url) == "0002"
+        assert migrate.current(database_url) == migrate.head()
     finally:
         engine.dispose()
 
@@ -79,8 +85,11 @@ def test_constraints_and_indexes_have_conventional_names(migrated):
 
 def test_room_info_is_checked():
     RoomInfo("abcdef", "x" * 40, "crazy_eights", 7)
-    for bad in (dict(id=""), dict(id="x" * 33), dict(name="x" * 41), dict(seats=1),
-                dict(seats=8), dict(seats=True), dict(game="")):
+    RoomInfo("abcdef", "x", "hearts", 4)
+    RoomInfo("abcdef", "x", "some_game", 1)  # each game checks its own range; rooms 1-10
+    RoomInfo("abcdef", "x", "some_game", 10)
+    for bad in (dict(id=""), dict(id="x" * 33), dict(name="x" * 41), dict(seats=0),
+                dict(seats=11), dict(seats=True), dict(game=""), dict(game="g" * 33)):
         with pytest.raises(ValueError):
             RoomInfo(**{"id": "abcdef", "name": "n", "game": "crazy_eights", "seats": 2, **bad})
 
@@ -90,17 +99,18 @@ def test_room_info_is_checked():
 
 async def test_record_resolves_after_the_commit(log, migrated, players):
     ann = players[0]
-    room = RoomInfo("room-one", "First", "crazy_eights", 2)
+    first = room("room-one", "First", 2)
     outside = make_engine(migrated.url)  # another connection pool: sees only committed rows
     try:
-        await log.record(room, [sit(1, ann)])
+        await log.record(first, [sit(1, ann)])
         with outside.connect() as connection:
             row = connection.execute(select(Room)).one()
             assert (row.id, row.name, row.game, row.seats, row.server_id, row.status) == (
                 "room-one", "First", "crazy_eights", 2, SERVER, "open")
             move = connection.execute(select(Move)).one()
+            # Kinds are stored with their version.
             assert (move.room_id, move.seq, move.kind, move.user_id, move.game_id) == (
-                "room-one", 1, "sit", ann.id, None)
+                "room-one", 1, "sit@1", ann.id, None)
             assert move.data == {"user": "Ann"}
     finally:
         outside.dispose()
@@ -110,12 +120,12 @@ async def test_record_resolves_after_the_commit(log, migrated, players):
 async def test_commits_run_on_the_writer_thread(log, migrated, players):
     threads: list[str] = []
     event.listen(migrated, "commit", lambda conn: threads.append(threading.current_thread().name))
-    await log.record(RoomInfo("room-thr", "T", "crazy_eights", 2), [sit(1, players[0])])
+    await log.record(room("room-thr", "T", 2), [sit(1, players[0])])
     assert threads == ["game-movelog"]
 
 
 async def test_nothing_to_record_touches_nothing(log):
-    await log.record(RoomInfo("room-nil", "N", "crazy_eights", 2), [])
+    await log.record(room("room-nil", "N", 2), [])
     assert log.stats.batches == 0
 
 
@@ -134,9 +144,9 @@ async def test_games_seats_and_results_are_stored(migrated, players):
         with migrated.connect() as connection:
             game = connection.execute(select(Game)).one()
             assert (game.room_id, game.number, game.game, game.server_id, game.seed,
-                    game.dealer, game.status, game.winner, game.finished_at, game.blocked) == (
+                    game.dealer, game.status, game.winner, game.finished_at, game.detail) == (
                 "room-game", 1, "crazy_eights", "server-b", 1000, 0, "playing", None, None,
-                False)
+                None)
             assert game.started_at == started
             seats = connection.execute(
                 select(GameSeat.seat, GameSeat.user_id, GameSeat.bot, GameSeat.score)
@@ -145,11 +155,12 @@ async def test_games_seats_and_results_are_stored(migrated, players):
                              (2, None, True, None)]
         finished = clock.advance(minutes=5)
         await play(log, table, every=7)
-        final = table.view_for(None)
+        final = table.view_for(None)["result"]
         with migrated.connect() as connection:
             game = connection.execute(select(Game)).one()
             assert game.status == "finished" and game.finished_at == finished
             assert game.winner == final["winner"]
+            assert game.detail == final["detail"] == {"blocked": final["detail"]["blocked"]}
             scores = connection.execute(
                 select(GameSeat.score).order_by(GameSeat.seat)).scalars().all()
             assert scores == final["scores"]
@@ -167,8 +178,8 @@ async def test_games_seats_and_results_are_stored(migrated, players):
 
 async def test_calls_in_one_loop_iteration_share_one_transaction(log, players):
     ann = players[0]
-    rooms = [RoomInfo(f"room-{n:03}", f"R{n}", "crazy_eights", 2) for n in range(40)]
-    await asyncio.gather(*(log.record(room, [sit(1, ann)]) for room in rooms))
+    rooms = [room(f"room-{n:03}", f"R{n}", 2) for n in range(40)]
+    await asyncio.gather(*(log.record(table, [sit(1, ann)]) for table in rooms))
     stats = log.stats
     assert stats.batches == 1
     assert stats.calls == stats.last_batch_calls == stats.max_batch_calls == 40
@@ -188,13 +199,13 @@ async def test_calls_made_while_the_writer_is_busy_form_the_next_batch(log, migr
 
     event.listen(migrated, "commit", slow_commit)
     first = asyncio.ensure_future(
-        log.record(RoomInfo("room-first", "F", "crazy_eights", 2), [sit(1, ann)]))
+        log.record(room("room-first", "F", 2), [sit(1, ann)]))
     while not busy.is_set():
         await asyncio.sleep(0.005)
     later = []
     for n in range(25):  # one call per loop iteration, all while the writer commits
         later.append(asyncio.ensure_future(
-            log.record(RoomInfo(f"room-l{n:02}", "L", "crazy_eights", 2), [sit(1, ann)])))
+            log.record(room(f"room-l{n:02}", "L", 2), [sit(1, ann)])))
         await asyncio.sleep(0)
     assert log.queued == 25 and not first.done()
     gate.set()
@@ -227,8 +238,8 @@ async def test_a_big_load_needs_few_transactions(log, players):
 async def test_a_failed_batch_stores_nothing_and_every_call_in_it_fails(
         log, migrated, players, caplog):
     ann = players[0]
-    good = RoomInfo("room-good", "Good", "crazy_eights", 2)
-    bad = RoomInfo("room-bad", "Bad", "crazy_eights", 2)
+    good = room("room-good", "Good", 2)
+    bad = room("room-bad", "Bad", 2)
     ghost = Player(999_999, "Ghost")  # no such user: the foreign key fails
     caplog.set_level(logging.INFO, logger="game_server.storage.movelog")
     results = await asyncio.gather(log.record(good, [sit(1, ann)]),
@@ -255,13 +266,13 @@ async def test_a_failure_in_a_later_action_undoes_the_whole_batch(log, migrated,
     table = new_table("room-undo", 2)
     table.sit(ann)
     table.add_bot(ann)
-    actions = table.take_journal()
-    duplicate = Action(seq=actions[-1].seq, kind="watch", game=1, user=ann)  # same seq
+    actions = list(table.journal)
+    duplicate = Action(seq=actions[-1].seq, kind="watch@1", game=1, user=ann)  # same seq
     with pytest.raises(LogUnavailable):
-        await log.record(room_info(table), [*actions, duplicate])
+        await log.record(table, [*actions, duplicate])
     for model in (Room, Game, GameSeat, Move):
         assert count(migrated, model) == 0
-    await log.record(room_info(table), actions)
+    await log.record(table, actions)
     assert [count(migrated, model) for model in (Room, Game, GameSeat, Move)] == [1, 1, 2, 2]
 
 
@@ -276,12 +287,12 @@ async def test_calls_queued_behind_a_failed_call_of_the_room_fail_too(log, migra
         assert gate.wait(10)
 
     event.listen(migrated, "begin", slow_begin, once=True)
-    room = RoomInfo("room-chain", "C", "crazy_eights", 3)
-    other = RoomInfo("room-other", "O", "crazy_eights", 3)
-    failing = asyncio.ensure_future(log.record(room, [sit(1, ghost)]))
+    chain = room("room-chain", "C", 3)
+    other = room("room-other", "O", 3)
+    failing = asyncio.ensure_future(log.record(chain, [sit(1, ghost)]))
     while not busy.is_set():
         await asyncio.sleep(0.005)
-    behind = asyncio.ensure_future(log.record(room, [sit(2, bob)]))
+    behind = asyncio.ensure_future(log.record(chain, [sit(2, bob)]))
     unrelated = asyncio.ensure_future(log.record(other, [sit(1, bob)]))
     await asyncio.sleep(0.01)
     assert log.queued == 2
@@ -298,7 +309,7 @@ async def test_database_outage_and_recovery(database_url, migrated, players, cap
     next batch commits. SQLite: another process holds the write lock. PostgreSQL: the
     network connection is cut (a proxy in between)."""
     ann = players[0]
-    room = RoomInfo("room-down", "Down", "crazy_eights", 2)
+    down_room = room("room-down", "Down", 2)
     if database_url.startswith("sqlite"):
         engine = make_engine(database_url, connect_args={"timeout": 0.2})
         holder = make_engine(database_url)
@@ -324,7 +335,7 @@ async def test_database_outage_and_recovery(database_url, migrated, players, cap
             proxy.stop()
     move_log = MoveLog(engine, SERVER)
     try:
-        await move_log.record(room, [sit(1, ann)])
+        await move_log.record(down_room, [sit(1, ann)])
         down()
         def warnings() -> list:
             return [r for r in caplog.records if r.levelno == logging.WARNING
@@ -334,13 +345,14 @@ async def test_database_outage_and_recovery(database_url, migrated, players, cap
         for seq in (2, 3, 4):  # still down: a warning per distinct cause, not per failure
             with pytest.raises(LogUnavailable):
                 await asyncio.wait_for(
-                    move_log.record(room, [Action(seq, "watch", 0, user=players[1])]), 10)
+                    move_log.record(down_room, [Action(seq, "watch@1", 0, user=players[1])]),
+                    10)
             counts.append(len(warnings()))
         # The first failure may lose the writer's open connection, the next ones cannot
         # connect: at most two causes, and the same cause is not logged again.
         assert 1 <= counts[0] and counts[-1] == counts[-2] <= 2
         up()
-        await move_log.record(room, [Action(2, "watch", 0, user=players[1])])
+        await move_log.record(down_room, [Action(2, "watch@1", 0, user=players[1])])
         assert move_log.stats.failed_batches == 3 and move_log.stats.batches == 2
         with migrated.connect() as connection:
             assert connection.execute(select(Move.seq).order_by(Move.seq)).scalars().all() == [
@@ -356,13 +368,13 @@ async def test_a_closed_log_refuses_calls(migrated, players):
     move_log.close()
     move_log.close()  # twice is harmless
     with pytest.raises(LogUnavailable, match="closed"):
-        await move_log.record(RoomInfo("room-late", "L", "crazy_eights", 2), [sit(1, players[0])])
+        await move_log.record(room("room-late", "L", 2), [sit(1, players[0])])
 
 
 async def test_close_commits_what_is_queued(migrated, players):
     move_log = MoveLog(migrated, SERVER)
     pending = asyncio.ensure_future(
-        move_log.record(RoomInfo("room-q", "Q", "crazy_eights", 2), [sit(1, players[0])]))
+        move_log.record(room("room-q", "Q", 2), [sit(1, players[0])]))
     await asyncio.sleep(0)  # the call is queued
     move_log.close()
     await pending
@@ -441,13 +453,40 @@ async def test_rooms_rebuilt_from_the_log_equal_the_live_rooms(log, migrated, pl
         assert connection.execute(select(func.max(Game.seed))).scalar_one() == 2**62 + 6
 
 
+async def test_a_hearts_room_is_stored_with_its_result_and_rebuilt(log, migrated, players):
+    ann, bob = players[:2]
+    table = new_table("room-hearts", 4, first_seed=31, name="Hearts", game="hearts")
+    table.sit(ann)
+    table.sit(bob)
+    table.add_bot(ann)
+    table.add_bot(ann)  # fills the room: the deal
+    await commit(log, table)
+    await play(log, table, moves=40, every=3)
+    [(info, actions)] = log.load_open_rooms()
+    assert info == RoomInfo("room-hearts", "Hearts", "hearts", 4)
+    assert actions == table.history
+    assert views(Table.replay(info.id, info.name, info.game, info.seats, actions)) == views(table)
+    await play(log, table, every=25)
+    assert table.status.value == "finished"
+    result = table.view_for(None)["result"]
+    with migrated.connect() as connection:
+        game = connection.execute(select(Game)).one()
+        assert (game.game, game.status, game.winner) == ("hearts", "finished", result["winner"])
+        assert game.detail == result["detail"] == dict(table.game.outcome().detail)
+        scores = connection.execute(
+            select(GameSeat.score).order_by(GameSeat.seat)).scalars().all()
+        assert scores == result["scores"]
+    [(info, actions)] = log.load_open_rooms()
+    assert views(Table.replay(info.id, info.name, info.game, info.seats, actions)) == views(table)
+
+
 async def test_closing_a_room_twice_and_closing_an_unknown_room(log, migrated, players):
-    room = RoomInfo("room-twice", "Twice", "crazy_eights", 2)
-    await log.record(room, [sit(1, players[0])])
-    await log.close_room(room.id)
+    twice = room("room-twice", "Twice", 2)
+    await log.record(twice, [sit(1, players[0])])
+    await log.close_room(twice.id)
     with migrated.connect() as connection:
         closed_at = connection.execute(select(Room.closed_at)).scalar_one()
-    await log.close_room(room.id)
+    await log.close_room(twice.id)
     await log.close_room("room-never")
     with migrated.connect() as connection:
         assert connection.execute(select(Room.closed_at)).scalar_one() == closed_at
@@ -481,10 +520,10 @@ async def test_times_are_the_times_of_the_calls(migrated, players):
     clock = Clock(datetime(2026, 5, 1, 9, 30, tzinfo=UTC))
     move_log = MoveLog(migrated, SERVER, clock=clock)
     try:
-        room = RoomInfo("room-time", "Time", "crazy_eights", 2)
-        await move_log.record(room, [sit(1, players[0])])
+        timed = room("room-time", "Time", 2)
+        await move_log.record(timed, [sit(1, players[0])])
         clock.advance(seconds=90)
-        await move_log.record(room, [sit(2, players[1])])
+        await move_log.record(timed, [sit(2, players[1])])
     finally:
         move_log.close()
     with migrated.connect() as connection:

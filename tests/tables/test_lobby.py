@@ -6,8 +6,9 @@ import itertools
 import re
 
 import pytest
+from table_helpers import play_out
 
-from game_server.rules import Card, choose_move
+from game_server.rules import Card
 from game_server.tables import Lobby, Player, Status, Table, TableError, new_room_id
 
 ANN = Player(1, "Ann")
@@ -56,12 +57,21 @@ def test_create_get_close() -> None:
     lobby.close(table.id)  # closing twice is harmless
 
 
-@pytest.mark.parametrize("game, seats", [("hearts", 4), ("crazy_eights", 1), ("crazy_eights", 8)])
+@pytest.mark.parametrize("game, seats", [("poker", 4), ("crazy_eights", 1), ("crazy_eights", 8),
+                                         ("hearts", 3), ("hearts", 5)])
 def test_create_refuses_an_unknown_game_or_seat_count(game: str, seats: int) -> None:
     lobby = Lobby(seeds=lambda: 3)
-    with pytest.raises(TableError):
+    with pytest.raises(TableError) as error:
         lobby.create("x", game, seats)
+    assert error.value.code == "bad_message"
     assert len(lobby) == 0
+
+
+def test_create_without_a_seat_count_takes_the_games_usual_room_size() -> None:
+    lobby = Lobby(seeds=lambda: 3)
+    assert len(lobby.create("x", "crazy_eights").seats) == 4
+    hearts = lobby.create("y", "hearts")
+    assert len(hearts.seats) == 4 and hearts.game_kind == "hearts"
 
 
 def test_tables_deal_from_the_lobbys_seeds() -> None:
@@ -77,8 +87,8 @@ def test_tables_deal_from_the_lobbys_seeds() -> None:
     again = Lobby(seeds=lambda: 100).create("Again", "crazy_eights", 2)
     again.sit(ANN)
     again.sit(BOB)
-    assert again.view_for(0)["hand"] == one.view_for(0)["hand"]
-    assert again.view_for(None)["pile"] == one.view_for(None)["pile"]
+    assert again.view_for(0)["game_state"]["hand"] == one.view_for(0)["game_state"]["hand"]
+    assert again.view_for(None)["game_state"]["pile"] == one.view_for(None)["game_state"]["pile"]
 
 
 def test_room_list_summarises_every_room_waiting_first() -> None:
@@ -96,11 +106,7 @@ def test_room_list_summarises_every_room_waiting_first() -> None:
     cid = Player(3, "Cid")
     finished.sit(cid)
     finished.add_bot(cid)
-    while finished.status is Status.PLAYING:
-        if finished.bot_to_move() is not None:
-            finished.play_bot()
-        else:
-            finished.play(cid, choose_move(finished.game, finished.game.turn))
+    play_out(finished)
 
     rooms = lobby.room_list()
     assert [room["status"] for room in rooms] == ["waiting", "playing", "finished"]
