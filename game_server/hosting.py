@@ -282,18 +282,22 @@ class Hosting:
                     room_id, len(members))
         await self._send_on(room_id, members)
 
-    async def _send_on(self, room_id: str, members: list[Peer]) -> None:
-        target = None
+    async def _send_on(self, room_id: str, members: list[Peer], target: Any = None) -> None:
+        """Redirect a room's former connections to its new host (`target`, or the host the
+        database names once the directory lists it alive; `left` if none turns up)."""
+        loop = asyncio.get_running_loop()
         for _ in range(20):
-            try:
-                host_id = await self.directory.locate(room_id)
-                servers = {server.id: server for server in await self.directory.servers()}
-            except Exception:
-                host_id, servers = None, {}
-            target = servers.get(host_id) if host_id else None
             if target is not None:
                 break
-            await asyncio.sleep(0.25)
+            try:
+                host = await loop.run_in_executor(None, self.hosts.host, room_id)
+                servers = {server.id: server for server in await self.directory.servers()}
+            except Exception:
+                host, servers = None, {}
+            if host is not None and host.server_id != self.server_id:
+                target = servers.get(host.server_id)
+            if target is None:
+                await asyncio.sleep(0.25)
         for peer in members:
             if peer.closed or peer.user is None:
                 continue
@@ -322,7 +326,8 @@ class Hosting:
             members = self.hub.evict(table.id)
             if moved is None:
                 log.warning("drain: room %s was not this server's any more", table.id)
-            await self._send_on(table.id, members)
+                target = None  # whoever hosts it now: the database says
+            await self._send_on(table.id, members, target)
         await self.directory.beat(self.info(), self.summaries())
 
 

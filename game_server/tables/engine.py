@@ -460,7 +460,6 @@ class Engine:
         """Turn what this request did to each room into commits, closes and timers."""
         fx = self._fx
         for table, start in self._touched.values():
-            fx.room_list_changed = True
             for seat in table.seats:
                 if seat is not None and seat.player is not None and seat.human:
                     self._seated[seat.player.id] = table.id
@@ -471,6 +470,7 @@ class Engine:
             elif table.bots_to_act() and ("bot", table.id) not in self._deadlines:
                 self._set(("bot", table.id), self._now + self.settings.bot_delay)
             if actions or close:
+                fx.room_list_changed = True
                 token = next(self._tokens)
                 self._pending.setdefault(table.id, deque()).append((token, len(actions)))
                 fx.commits.append(Commit(table, token, list(actions), close))
