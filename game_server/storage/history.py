@@ -228,9 +228,9 @@ class GameHistory:
 
     def leaderboard(self, *, since: date | datetime | None = None,
                     until: date | datetime | None = None,
-                    limit: int = 20) -> list[dict[str, Any]]:
-        """Users by wins, then points, over the games finished in the period:
-        ``[{user: {id, name}, games, wins, points}]``.
+                    limit: int = 20, game: str | None = None) -> list[dict[str, Any]]:
+        """Users by wins, then points, over the games finished in the period (of one `game`,
+        or of every game): ``[{user: {id, name}, games, wins, points}]``.
 
         ``since`` is inclusive, ``until`` exclusive; a date (not a datetime) means midnight
         UTC, and a date as ``until`` includes that whole day. Seats a bot played for a user
@@ -247,6 +247,9 @@ class GameHistory:
         points = func.coalesce(func.sum(GameSeat.score), 0)
         games = func.count()
         where = [Game.status == "finished"]
+        if game is not None:
+            # Games count points their own way (Hearts' are penalties): rank one at a time.
+            where.append(Game.game == game)
         if start is not None:
             where.append(Game.finished_at >= start)
         if end is not None:

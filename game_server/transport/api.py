@@ -13,6 +13,7 @@ from typing import Any, Callable
 import tornado.web
 
 from game_server.history import reveal
+from game_server.rules import GAMES
 from game_server.storage.history import GameHistory, parse_time
 
 MAX_ID = 2**31 - 1
@@ -85,7 +86,8 @@ class UserGamesHandler(ApiHandler):
 
 
 class LeaderboardHandler(ApiHandler):
-    """GET /api/leaderboard?since=&until=&limit=: wins, games and points per user."""
+    """GET /api/leaderboard?since=&until=&limit=&game=: wins, games and points per user
+    (of one game: each game counts its points its own way)."""
 
     async def get(self) -> None:
         try:
@@ -94,13 +96,17 @@ class LeaderboardHandler(ApiHandler):
             limit = self.int_argument("limit", 20)
             if not 1 <= limit <= 100:
                 raise ValueError("limit must be 1-100")
+            game = self.get_query_argument("game", None)
+            if game is not None and game not in GAMES:
+                raise ValueError(f"game must be one of {', '.join(sorted(GAMES))}")
         except ValueError as error:
             self.fail(400, str(error))
             return
         rows = await self.query(self.history.leaderboard, since=since, until=until,
-                                limit=limit)
+                                limit=limit, game=game)
         self.reply({"since": self.get_query_argument("since", None),
-                    "until": self.get_query_argument("until", None), "leaders": rows})
+                    "until": self.get_query_argument("until", None), "game": game,
+                    "leaders": rows})
 
     def _time(self, name: str):
         text = self.get_query_argument(name, None)

@@ -363,5 +363,28 @@ async def test_api_examples_have_the_fields_served(played):
     served_page = history.user_games(played.players[1].id)
     assert set(page) == set(served_page)
     assert {frozenset(g) for g in page["games"]} == {frozenset(served_page["games"][0])}
-    assert set(board) == {"since", "until", "leaders"}  # transport/api.py adds the period
+    assert set(board) == {"since", "until", "game", "leaders"}  # transport/api.py adds them
     assert set(board["leaders"][0]) == set(history.leaderboard()[0])
+
+
+async def test_the_leaderboard_ranks_one_game_when_asked(played, migrated, players):
+    """Hearts counts penalty points and Crazy Eights points won: each can be ranked alone."""
+    ann, bob, cid, dan = players
+    log = MoveLog(migrated, "server-h")
+    try:
+        hearts = new_table("room-hearts", 4, first_seed=3, game="hearts")
+        hearts.sit(bob)
+        for _ in range(3):
+            hearts.add_bot(bob)
+        await commit(log, hearts)
+        await play(log, hearts)
+        assert hearts.status.value == "finished"
+    finally:
+        log.close()
+    history = played.history
+    eights = history.leaderboard(game="crazy_eights")
+    assert eights == expected_board(played)
+    [bob_in_hearts] = history.leaderboard(game="hearts")
+    assert bob_in_hearts["user"]["id"] == bob.id and bob_in_hearts["games"] == 1
+    everyone = {row["user"]["id"]: row["games"] for row in history.leaderboard()}
+    assert everyone[bob.id] == 1 + {row["user"]["id"]: row["games"] for row in eights}[bob.id]
