@@ -2,14 +2,16 @@
 
 Two kinds of player share the table logic:
 
-- `GamePlayer` speaks protocol v1 to the game server: `auth` with a token, `create` or `join`
-  a room, then real Crazy Eights moves (`game_server.client.choose` picks a legal one), and
-  `start` from the room's owner when a game has finished.
+- `GamePlayer` speaks protocol 2 to the game server: `auth` naming the protocol, with a token,
+  `create` or `join` a room, then real Crazy Eights moves as `{"msg": "move", "move": ...}`
+  (`game_server.client.choose` picks a legal one from the player's view), and `start` from the
+  room's owner when a game has finished.
 - `EchoPlayer` speaks the reference peers' trivial protocol (bench/peers/): `{"join": room}`,
   then `{"move": room, "seq": n, "seat": s}`, which the peer fans out to the room as one
   ~330-byte `state`; turns go round the seats.
 
-In both, only the player whose turn it is moves, `pace` seconds after the table's previous move
+In both, only the player whose turn it is (the table's `to_act`) moves, `pace` seconds after the
+table's previous move
 (or at once if its state arrived later than that), so every table moves at the chosen pace while
 the server keeps up. For each move the generator notes the send time under the `seq` the
 resulting `state` will carry; every member that receives that `state` adds one latency sample.
@@ -165,8 +167,12 @@ class Table:
             window.moves += 1
 
 
+#: The protocol version the game players speak (docs/protocol.md).
+PROTOCOL = 2
+
+
 class GamePlayer:
-    """A protocol-v1 client seated at one table."""
+    """A protocol 2 client seated at one table."""
 
     __slots__ = ("run", "table", "token", "link", "last_seq", "pending", "_ids", "opened_future",
                  "closed_reason", "name")
@@ -199,7 +205,7 @@ class GamePlayer:
         return future
 
     async def auth(self) -> dict[str, Any]:
-        return await self.request({"msg": "auth", "token": self.token})
+        return await self.request({"msg": "auth", "protocol": PROTOCOL, "token": self.token})
 
     # --- link callbacks ------------------------------------------------------------------
 
@@ -259,17 +265,20 @@ class GamePlayer:
             event = message.get("event")
             if event is not None and event.get("type") == "start" and you == view["owner"]:
                 self.run.games_started += 1
-            if view["turn"] == you:
+            if you in view["to_act"]:
                 table.schedule(self, seq + 1, view)
         elif status == "finished" and you == view["owner"]:
-            if message.get("event", {}).get("type") in ("put", "take"):
+            if message.get("event", {}).get("type") == "move":  # the move that ended it
                 self.run.games_finished += 1
             table.schedule(self, seq + 1, None)
 
     def move(self, expected_seq: int, view: dict[str, Any] | None) -> bool:
-        """Send a move (`put` or `take`) and return True, or `start` a new game when `view`
-        is None and return False."""
+        """Send a `move` (chosen from the table view `view`) and return True, or `start` a
+        new game when `view` is None and return False."""
         message = choose(view) if view is not None else {"msg": "start"}
+        if message is None:  # the view gave no move: count it, send nothing
+            self.run.error("no_move_chosen")
+            return False
         message["id"] = next(self._ids)
         self.link.send(_encode(message))
         return view is not None

@@ -11,7 +11,7 @@ from typing import Any, Callable
 import pytest
 
 from game_server.protocol import Hub
-from game_server.protocol import hub as hub_module
+from game_server.protocol import lobby_push
 from hub_fakes import FakeClock, Net, make_hub
 
 
@@ -38,7 +38,7 @@ def nets(hubs: Callable[..., Hub], monkeypatch: pytest.MonkeyPatch) -> Any:
     slip a push between a test's messages, pushes wait an hour unless a test asks for
     `quick_room_list`.
     """
-    monkeypatch.setattr(hub_module, "ROOM_LIST_PUSH_SECONDS", 3600.0)
+    monkeypatch.setattr(lobby_push, "ROOM_LIST_PUSH_SECONDS", 3600.0)
     made: list[Net] = []
 
     def build(**options: Any) -> Net:
@@ -67,5 +67,5 @@ def clock() -> FakeClock:
 @pytest.fixture
 def quick_room_list(nets: Any, monkeypatch: pytest.MonkeyPatch) -> float:
     """Push the room list to the lobby 20 ms after a change instead of a second."""
-    monkeypatch.setattr(hub_module, "ROOM_LIST_PUSH_SECONDS", 0.02)
+    monkeypatch.setattr(lobby_push, "ROOM_LIST_PUSH_SECONDS", 0.02)
     return 0.02

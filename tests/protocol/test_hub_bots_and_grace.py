@@ -1,12 +1,14 @@
 """Bots, disconnects, rejoins and grace periods through the protocol hub.
 
 Bots move at once (bot_delay 0); the grace period is a few hundredths of a second where a test
-waits for it to end, and long where it must not.
+waits for it to end, and long where it must not. Timers run on the hub's clock, so a test that
+measures a delay gives the hub the real one (the default fake clock jumps a second a reading).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 
 from hub_fakes import ANN, BOB, GUS, Client, Net, move_for, until
 
@@ -40,9 +42,11 @@ async def test_bots_move_by_themselves_and_their_states_carry_no_re(net: Net) ->
     bot_moves = states[4:]
     assert bot_moves, "the bot after the dealer moves at once"
     for state in bot_moves:
-        assert state["event"]["type"] in ("put", "take") and state["event"]["seat"] in (1, 2)
+        event = state["event"]
+        assert event["type"] == "move" and event["seat"] in (1, 2)
+        assert event["move"]["type"] in ("put", "take")
         assert "re" not in state
-        assert "card" not in state["event"] or state["event"]["type"] == "put"
+        assert "card" not in event["move"] or event["move"]["type"] == "put"
     assert [s["seq"] for s in states] == list(range(1, len(states) + 1))
     assert ann.my_turn or ann.view["status"] == "finished"
 
@@ -54,14 +58,35 @@ async def test_a_move_answers_the_mover_with_re_and_the_others_without(net: Net)
     mover = ann if ann.my_turn else bob
     other = bob if mover is ann else ann
     net.mark()
-    mover.send({"msg": "take", "from": "deck", "id": "t1"})
+    mover.move({"type": "take"}, id="t1")
     await net.settle()
     to_mover, to_other, to_gus = mover.new()[0], other.new()[0], gus.new()[0]
     assert to_mover["re"] == "t1"
     assert "re" not in to_other and "re" not in to_gus
     assert to_mover["seq"] == to_other["seq"] == to_gus["seq"]
-    assert to_mover["event"]["card"] in to_mover["table"]["hand"]
-    assert "card" not in to_other["event"] and "card" not in to_gus["event"]
+    assert to_mover["event"]["seat"] == to_other["event"]["seat"] == mover.seat
+    # Only the taker is told which card it was.
+    assert to_mover["event"]["move"]["card"] in to_mover["table"]["game_state"]["hand"]
+    assert to_other["event"]["move"] == to_gus["event"]["move"]
+    assert "card" not in to_other["event"]["move"]
+    assert {**to_other["event"]["move"], "card": to_mover["event"]["move"]["card"]} == (
+        to_mover["event"]["move"])
+
+
+async def test_a_take_sent_as_protocol_1s_take_is_the_same_move(net: Net) -> None:
+    # take.json allows protocol 1's optional `"from": "deck"`; the alias must accept it.
+    ann, bob, room = await _game(net)
+    gus = await net.login(GUS)
+    await net.join(gus, room, **{"as": "spectator"})
+    mover = ann if ann.my_turn else bob
+    net.mark()
+    mover.send({"msg": "take", "from": "deck", "id": "t1"})
+    await net.settle()
+    to_mover, to_gus = mover.new()[0], gus.new()[0]
+    assert to_mover["re"] == "t1" and to_mover["event"]["type"] == "move"
+    assert to_mover["event"]["move"]["type"] == "take"
+    assert to_mover["event"]["move"]["card"] in to_mover["table"]["game_state"]["hand"]
+    assert "card" not in to_gus["event"]["move"]
 
 
 async def test_leave_during_a_game_hands_the_seat_to_a_bot_at_once(net: Net) -> None:
@@ -77,14 +102,14 @@ async def test_leave_during_a_game_hands_the_seat_to_a_bot_at_once(net: Net) -> 
     await net.play([ann])
     assert ann.view["status"] == "finished"
     moves_by_2 = [s for s in ann.states() if s.get("event", {}).get("seat") == 2
-                  and s["event"]["type"] in ("put", "take")]
+                  and s["event"]["type"] == "move"]
     assert moves_by_2 and all("re" not in s for s in moves_by_2)
     assert not bob.unread("state"), "someone who left is told nothing more of the room"
 
 
 async def test_a_disconnect_keeps_the_seat_and_a_new_connection_gets_it_back(net: Net) -> None:
     ann, bob, room = await _game(net)
-    hand = bob.view["hand"]
+    hand = bob.hand
     seq = bob.state["seq"]
     bob.peer.disconnected()
     await net.settle()
@@ -99,7 +124,7 @@ async def test_a_disconnect_keeps_the_seat_and_a_new_connection_gets_it_back(net
     (state,) = again.new()
     assert state["re"] == "back" and state["event"] == {"type": "connect", "seat": 2}
     assert state["seq"] == seq + 2
-    assert state["table"]["you"] == 2 and state["table"]["hand"] == hand
+    assert state["table"]["you"] == 2 and state["table"]["game_state"]["hand"] == hand
     assert state["table"]["seats"][2]["connected"] is True
     (to_ann,) = ann.new()
     assert to_ann["seq"] == seq + 2 and "re" not in to_ann
@@ -132,7 +157,7 @@ async def test_a_page_reload_resumes_without_a_change(net: Net) -> None:
     await net.settle()
     (state,) = reloaded.new()
     assert state["re"] == "resume" and state["seq"] == seq and "event" not in state
-    assert state["table"]["hand"] == bob.view["hand"]
+    assert state["table"]["game_state"]["hand"] == bob.hand
     assert ann.new() == []
     bob.peer.disconnected()
     await net.settle()
@@ -177,7 +202,7 @@ async def test_grace_over_while_waiting_frees_the_seat(nets) -> None:
 
 async def test_a_rejoin_within_the_grace_period_keeps_the_seat(nets) -> None:
     grace = 0.5
-    net = nets(grace_seconds=grace)
+    net = nets(grace_seconds=grace, clock=time.monotonic)
     ann, bob, room = await _game(net)
     bob.peer.disconnected()
     await net.settle()
@@ -201,8 +226,8 @@ async def test_a_player_who_left_takes_the_seat_back_by_joining(net: Net) -> Non
     assert reclaim[0]["event"] == {"type": "reclaim", "seat": 2}
     assert reclaim[0]["table"]["seats"][2]["bot"] is False
     table = net.table(room)
-    players = [s.number for s in table.seats if s is not None]
-    assert reclaim[0]["table"]["hand"] == [str(c) for c in table.game.hand(players.index(2))]
+    assert reclaim[0]["table"]["players"] == table.players == [0, 1, 2]
+    assert reclaim[0]["table"]["game_state"]["hand"] == [str(c) for c in table.game.hand(2)]
 
 
 async def test_after_the_grace_period_the_player_can_take_the_seat_back(nets) -> None:
@@ -245,7 +270,7 @@ async def test_a_spectator_whose_connection_drops_stops_watching(net: Net) -> No
 
 async def test_bots_wait_the_bot_delay(nets) -> None:
     delay = 0.1
-    net = nets(bot_delay=delay)
+    net = nets(bot_delay=delay, clock=time.monotonic)
     ann = await net.login(ANN)
     room = await net.create(ann, seats=2)
     net.mark()
@@ -257,7 +282,8 @@ async def test_bots_wait_the_bot_delay(nets) -> None:
     await until(lambda: ann.unread("state"), what="the bot's move")
     assert loop.time() - started >= delay * 0.9, "the bot waits"
     (move,) = ann.new()
-    assert move["event"]["seat"] == 1 and move["room"] == room
+    assert move["event"]["type"] == "move" and move["event"]["seat"] == 1
+    assert move["room"] == room
 
 
 async def test_two_connections_of_one_player_both_follow_the_room(net: Net) -> None:
@@ -270,7 +296,7 @@ async def test_two_connections_of_one_player_both_follow_the_room(net: Net) -> N
     # A move from either connection reaches both; only the sender's copy has re.
     mover = ann if ann.my_turn else second
     net.mark()
-    mover.send({**move_for(mover.view), "id": "mv"})
+    mover.send({**move_for(mover.view, alias=mover is second), "id": "mv"})
     await net.settle()
     first_copy, second_copy = bob.new()[0], second.new()[0]
     assert first_copy["seq"] == second_copy["seq"]

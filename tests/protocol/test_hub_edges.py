@@ -4,6 +4,7 @@ clock and settings (so tests and the server can pass their own)."""
 from __future__ import annotations
 
 from game_server.protocol import Hub, HubSettings
+from game_server.rules import catalogue
 from game_server.tables import Lobby, Player
 from hub_fakes import ANN, Client, load_user, read_token, token_for, until
 
@@ -30,7 +31,8 @@ async def test_games_are_dealt_from_the_lobbys_seeds() -> None:
         client.request("add_bot")
         await until(lambda: client.states() and client.view["status"] != "waiting")
         start = next(m for m in client.states() if m["event"]["type"] == "start")
-        hands.append((start["table"]["hand"], start["table"]["pile"]))
+        state = start["table"]["game_state"]
+        hands.append((state["hand"], state["pile"]))
         hub.stop_timers()
     assert hands[0] == hands[1], "the same seed deals the same cards"
 
@@ -52,5 +54,5 @@ async def test_the_hub_uses_its_token_reader_and_user_store() -> None:
     await until(lambda: client.of("welcome"))
     assert seen == ["anything", 42]
     assert client.of("welcome")[0] == {"msg": "welcome", "user": {"id": 42, "name": "Custom"},
-                                       "server": "s-9", "protocol": 1}
+                                       "server": "s-9", "protocol": 2, "games": catalogue()}
     assert not client.problems

@@ -18,8 +18,8 @@ import pytest
 from game_server.protocol import ERROR_CODES, handlers
 from game_server.protocol.peer import MAX_MESSAGE_BYTES
 from game_server.rules import Card, CrazyEights
-from hub_fakes import (ANN, BAD_TOKEN, BOB, CID, DEE, EVE, FAY, GUS, Client, FakeClock, Net,
-                       snapshot, token_for)
+from hub_fakes import (ANN, BAD_TOKEN, BOB, CID, DEE, EVE, FAY, GUS, PROTOCOL, Client,
+                       FakeClock, Net, snapshot, token_for)
 
 
 @dataclass
@@ -92,13 +92,13 @@ async def _(w: World):
 
 @scenario("bad_message")
 async def _(w: World):
-    return w.mover, {"msg": "put", "card": "ZZ"}
+    return w.mover, {"msg": "move", "move": {"type": "put", "card": "ZZ"}}
 
 
 @scenario("too_large")
 async def _(w: World):
-    return w.mover, json.dumps({"msg": "put", "card": "QH", "id": "req",
-                                "note": "x" * MAX_MESSAGE_BYTES})
+    return w.mover, json.dumps({"msg": "move", "move": {"type": "put", "card": "QH"},
+                                "id": "req", "note": "x" * MAX_MESSAGE_BYTES})
 
 
 @scenario("auth_required")
@@ -108,12 +108,12 @@ async def _(w: World):
 
 @scenario("invalid_token")
 async def _(w: World):
-    return w.net.connect("stranger"), {"msg": "auth", "token": BAD_TOKEN}
+    return w.net.connect("stranger"), {"msg": "auth", "protocol": PROTOCOL, "token": BAD_TOKEN}
 
 
 @scenario("already_authenticated")
 async def _(w: World):
-    return w.gus, {"msg": "auth", "token": token_for(GUS)}
+    return w.gus, {"msg": "auth", "protocol": PROTOCOL, "token": token_for(GUS)}
 
 
 @scenario("unavailable")
@@ -122,7 +122,8 @@ async def _(w: World):
         raise OSError("user store unreachable")
 
     w.monkeypatch.setattr(w.net.hub, "load_user", broken)
-    return w.net.connect("newcomer"), {"msg": "auth", "token": token_for(GUS)}
+    return w.net.connect("newcomer"), {"msg": "auth", "protocol": PROTOCOL,
+                                       "token": token_for(GUS)}
 
 
 @scenario("no_such_room")
@@ -150,9 +151,12 @@ async def _(w: World):
     return w.eve, {"msg": "add_bot"}
 
 
+TAKE = {"msg": "move", "move": {"type": "take"}}
+
+
 @scenario("not_a_player")
 async def _(w: World):
-    return w.cid, {"msg": "take"}
+    return w.cid, TAKE
 
 
 @scenario("game_started")
@@ -162,31 +166,31 @@ async def _(w: World):
 
 @scenario("game_not_started")
 async def _(w: World):
-    return w.dee, {"msg": "take"}
+    return w.dee, TAKE
 
 
 @scenario("game_finished")
 async def _(w: World):
-    return w.fay, {"msg": "take"}
+    return w.fay, {"msg": "take"}  # protocol 1's name of the move: the same answers
 
 
 @scenario("not_your_turn")
 async def _(w: World):
-    return w.waiter, {"msg": "take"}
+    return w.waiter, TAKE
 
 
 @scenario("not_in_hand")
 async def _(w: World):
     # The top card of the pile is in no one's hand.
-    return w.mover, {"msg": "put", "card": w.mover.view["pile"][-1]}
+    return w.mover, {"msg": "move", "move": {"type": "put", "card": w.mover.game["pile"][-1]}}
 
 
 @scenario("illegal_move")
 async def _(w: World):
-    hand = w.mover.view["hand"]
+    hand = w.mover.hand
     plain = [card for card in hand if card[0] != "8"]
     if plain:  # only an eight names a suit
-        return w.mover, {"msg": "put", "card": plain[0], "suit": "H"}
+        return w.mover, {"msg": "move", "move": {"type": "put", "card": plain[0], "suit": "H"}}
     return w.mover, {"msg": "put", "card": hand[0]}  # an eight needs a suit
 
 
@@ -204,8 +208,8 @@ async def _(w: World):
     def broken(hub, peer, message, re):
         raise ZeroDivisionError("bug in a handler")
 
-    w.monkeypatch.setitem(handlers.HANDLERS, "take", broken)
-    return w.mover, {"msg": "take"}
+    w.monkeypatch.setitem(handlers.HANDLERS, "move", broken)
+    return w.mover, TAKE
 
 
 #: Codes answered before the message could be read, so without `re`.
@@ -264,15 +268,17 @@ async def world(nets, monkeypatch) -> World:
 
 
 def _variants(w: World) -> list[tuple[Client, dict[str, Any], str]]:
-    put_any = {"msg": "put", "card": "QH"}
+    put_any = {"msg": "move", "move": {"type": "put", "card": "QH"}}
     return [
         (w.gus, {"msg": "take"}, "not_in_room"),
         (w.gus, put_any, "not_in_room"),
+        (w.gus, {"msg": "put", "card": "QH"}, "not_in_room"),
         (w.gus, {"msg": "add_bot"}, "not_in_room"),
         (w.gus, {"msg": "start"}, "not_in_room"),
         (w.cid, {"msg": "add_bot"}, "not_a_player"),
         (w.cid, {"msg": "start"}, "not_a_player"),
         (w.cid, put_any, "not_a_player"),
+        (w.cid, {"msg": "put", "card": "QH"}, "not_a_player"),
         (w.eve, {"msg": "start"}, "not_owner"),
         (w.bob, {"msg": "add_bot"}, "not_owner"),
         (w.ann, {"msg": "start"}, "game_started"),
@@ -280,12 +286,23 @@ def _variants(w: World) -> list[tuple[Client, dict[str, Any], str]]:
         (w.eve, {"msg": "join", "room": w.g}, "game_started"),
         (w.eve, put_any, "game_not_started"),
         (w.fay, put_any, "game_finished"),
+        (w.fay, {"msg": "take"}, "game_finished"),
         (w.fay, {"msg": "add_bot"}, "room_full"),
         (w.dee, {"msg": "join", "room": w.f}, "room_full"),
         (w.bob, {"msg": "join", "room": w.w}, "already_in_room"),
         (w.ann, {"msg": "join", "room": w.f, "as": "spectator"}, "already_in_room"),
-        (w.waiter, {"msg": "put", "card": w.waiter.view["hand"][0]}, "not_your_turn"),
+        (w.waiter, {"msg": "move", "move": {"type": "put", "card": w.waiter.hand[0]}},
+         "not_your_turn"),
+        (w.waiter, {"msg": "put", "card": w.waiter.hand[0]}, "not_your_turn"),
         (w.gus, {"msg": "join", "room": "abcdef"}, "no_such_room"),
+        # Games and seat counts the lobby refuses, from someone in no room.
+        (w.gus, {"msg": "create", "game": "chess", "name": "x"}, "bad_message"),
+        (w.gus, {"msg": "create", "game": "hearts", "name": "x", "seats": 3}, "bad_message"),
+        (w.gus, {"msg": "create", "game": "crazy_eights", "name": "x", "seats": 8},
+         "bad_message"),
+        # A move the game's schema refuses, and one of another game.
+        (w.mover, {"msg": "move", "move": {"type": "put", "card": "QX"}}, "bad_message"),
+        (w.mover, {"msg": "move", "move": {"type": "play", "card": "QH"}}, "bad_message"),
     ]
 
 
@@ -308,19 +325,17 @@ async def test_an_eight_without_a_suit_and_a_card_that_does_not_match(world: Wor
     net = world.net
     table = net.table(world.g)
     mover = world.mover
-    seat = mover.seat
-    players = [s.number for s in table.seats if s is not None]
+    player = table.players.index(mover.seat)
     hands = [[Card.from_str("2S"), Card.from_str("9S")], [Card.from_str("3S")],
              [Card.from_str("4S")]]
-    hands[players.index(seat)] = [Card.from_str(c) for c in ("8C", "3D", "KH")]
+    hands[player] = [Card.from_str(c) for c in ("8C", "3D", "KH")]
     table.game = CrazyEights.from_position(hands=hands, pile=[Card.from_str("TH")],
-                                           deck=[Card.from_str("2C")],
-                                           turn=players.index(seat))
+                                           deck=[Card.from_str("2C")], turn=player)
     before = snapshot(net.hub)
     net.mark()
-    mover.request("put", id=1, card="8C")
+    mover.move({"type": "put", "card": "8C"}, id=1)
     mover.request("put", id=2, card="3D")
-    mover.request("put", id=3, card="KH", suit="S")
+    mover.move({"type": "put", "card": "KH", "suit": "S"}, id=3)
     await net.settle()
     assert [(m["code"], m["re"]) for m in mover.new()] == [
         ("illegal_move", 1), ("illegal_move", 2), ("illegal_move", 3)]
@@ -331,16 +346,18 @@ async def test_take_with_nothing_to_take_is_an_illegal_move(world: World) -> Non
     net = world.net
     table = net.table(world.g)
     mover = world.mover
-    players = [s.number for s in table.seats if s is not None]
+    player = table.players.index(mover.seat)
     hands = [[Card.from_str("2S")], [Card.from_str("3S")], [Card.from_str("4S")]]
-    hands[players.index(mover.seat)] = [Card.from_str("QH"), Card.from_str("5C")]
+    hands[player] = [Card.from_str("QH"), Card.from_str("5C")]
     table.game = CrazyEights.from_position(hands=hands, pile=[Card.from_str("TH")], deck=[],
-                                           turn=players.index(mover.seat))
+                                           turn=player)
     before = snapshot(net.hub)
     net.mark()
-    mover.request("take", id="t")
+    mover.move({"type": "take"}, id="t")
+    mover.request("take", id="t1")
     await net.settle()
-    assert [(m["code"], m["re"]) for m in mover.new()] == [("illegal_move", "t")]
+    assert [(m["code"], m["re"]) for m in mover.new()] == [("illegal_move", "t"),
+                                                           ("illegal_move", "t1")]
     assert snapshot(net.hub) == before
 
 
@@ -349,8 +366,26 @@ async def test_a_spectator_may_not_manage_or_play_even_in_a_waiting_room(world: 
     await net.join(world.gus, world.w, **{"as": "spectator"})
     net.mark()
     before = snapshot(net.hub)
-    for message in ({"msg": "add_bot"}, {"msg": "start"}, {"msg": "take"}):
+    for message in ({"msg": "add_bot"}, {"msg": "start"}, {"msg": "take"}, TAKE):
         world.gus.send(message)
     await net.settle()
-    assert [m["code"] for m in world.gus.new()] == ["not_a_player"] * 3
+    assert [m["code"] for m in world.gus.new()] == ["not_a_player"] * 4
     assert snapshot(net.hub) == before
+
+
+async def test_a_create_the_lobby_refuses_costs_no_seat(world: World) -> None:
+    # Dee owns the waiting room w, Eve sits in it. A create the lobby refuses (a game it does
+    # not run, a seat count the game is not played with) must change nothing: like any
+    # refused request, it may not first take them out of their room.
+    net = world.net
+    for client, message in [
+        (world.dee, {"msg": "create", "game": "chess", "name": "x"}),
+        (world.eve, {"msg": "create", "game": "hearts", "name": "x", "seats": 3}),
+    ]:
+        before = snapshot(net.hub)
+        net.mark()
+        client.send({**message, "id": "c"})
+        await net.settle()
+        assert [(m["msg"], m.get("code")) for m in client.new()] == [("error", "bad_message")]
+        assert all(other.new() == [] for other in net.clients), "someone was told a change"
+        assert snapshot(net.hub) == before, f"{client} lost the seat in {world.w}"

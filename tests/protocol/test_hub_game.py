@@ -1,47 +1,20 @@
-"""Whole games through the protocol hub: two people and a bot to `finished`, with a spectator;
-seq per room; `re` only on the mover's own replies; no message to anyone ever holding another
-player's cards; and a new deal in the same room."""
+"""Whole games of Crazy Eights through the protocol hub: two people and a bot to `finished`,
+with a spectator; seq per room; `re` only on the mover's own replies; no message to anyone ever
+holding another player's cards; moves sent as `move` and as protocol 1's `take`/`put`; and a
+new deal in the same room. (test_hub_games.py plays every registered game.)"""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from game_server.rules import Card, hand_points
-from hub_fakes import ANN, BOB, CID, GUS, Client, Net, move_for
-
-#: Events after which the game on the server is exactly what the message shows (a join or a
-#: bot added may be followed by the start in the same request).
-SETTLED_EVENTS = {"start", "put", "take", "connect", "disconnect", "replace", "reclaim",
-                  "watch", "unwatch"}
-
-
-def guard_hidden_cards(net: Net, client: Client) -> None:
-    """Check each state `client` receives against the game on the server at that moment."""
-
-    def check(text: str, message: dict[str, Any]) -> None:
-        if message["msg"] != "state" or message["table"]["status"] != "playing":
-            return
-        if message.get("event", {}).get("type") not in SETTLED_EVENTS:
-            return
-        table = net.hub.lobby.get(message["room"])
-        players = [s.number for s in table.seats if s is not None]
-        you = message["table"]["you"]
-        for index, seat in enumerate(players):
-            hand = [str(card) for card in table.game.hand(index)]
-            if seat == you:
-                assert message["table"]["hand"] == hand
-            else:
-                shown = [card for card in hand if f'"{card}"' in text]
-                assert not shown, f"seat {seat}'s cards {shown} sent to {client}"
-
-    client.checks.append(check)
+from game_server.rules import Card
+from game_server.rules.crazy_eights import hand_points
+from hub_fakes import ANN, BOB, CID, GUS, Client, Net, guard_hidden_cards, move_for
 
 
 async def _login(net: Net, user: int) -> Client:
     client = await net.login(user)
-    guard_hidden_cards(net, client)
+    guard_hidden_cards(net.hub, client)
     return client
 
 
@@ -83,20 +56,28 @@ async def test_two_people_and_a_bot_play_to_the_end(nets, seed: int) -> None:
     assert bob_seqs == ann_seqs[-len(bob_seqs):] and gus_seqs == ann_seqs[-len(gus_seqs):]
 
     final = gus.view
-    assert "hand" not in final
+    assert "hand" not in final["game_state"]
+    assert final["players"] == [0, 1, 2] and final["to_act"] == []
     for client in (ann, bob):
         view = client.view
-        for key in ("winner", "scores", "hands", "seats", "pile", "deck", "owner"):
-            assert view[key] == final[key]
-        assert view["hand"] == final["hands"][view["you"]]
-    winner = final["winner"]
-    hands = final["hands"]
-    assert [e["cards"] for e in final["seats"]] == [len(h) for h in hands]
+        for key in ("result", "seats", "owner", "players", "to_act"):
+            assert view[key] == final[key], key
+        mine = dict(view["game_state"])
+        assert mine.pop("hand") == final["game_state"]["hands"][client.player]
+        assert mine == final["game_state"]
+    game, result = final["game_state"], final["result"]
+    # The result names seats, the game state players (here the same numbers: seats 0-2 play).
+    assert result["winner"] == final["players"][game["winner"]]
+    assert result["scores"] == game["scores"]
+    assert result["detail"] == {"blocked": game["blocked"]}
+    winner = game["winner"]
+    hands = game["hands"]
+    assert game["cards"] == [len(h) for h in hands]
     others = sum(hand_points(Card.from_str(c) for c in h) for s, h in enumerate(hands)
                  if s != winner)
     if not hands[winner]:  # the winner went out: the others' penalty points
-        assert final["scores"][winner] == others
-    assert all(score == 0 for s, score in enumerate(final["scores"]) if s != winner)
+        assert game["scores"][winner] == others and not game["blocked"]
+    assert all(score == 0 for s, score in enumerate(game["scores"]) if s != winner)
     # Nothing more happens by itself.
     net.mark()
     await net.settle()
@@ -110,11 +91,13 @@ async def test_three_people_a_bot_and_a_spectator_never_see_each_others_cards(ne
     await net.join(gus, room, **{"as": "spectator"})
     await net.join(bob, room)
     await net.join(cid, room)
-    await net.play([ann, bob, cid])
+    # Protocol 1's `take` and `put` still play a whole game.
+    await net.play([ann, bob, cid], alias=True)
     assert gus.view["status"] == "finished"
     for client in (ann, bob, cid, gus):
         _consecutive(client, room)
-    assert all("hand" not in s["table"] for s in gus.states())
+    assert all(s["table"]["game_state"] is None or "hand" not in s["table"]["game_state"]
+               for s in gus.states())
 
 
 async def test_a_new_game_in_the_room_moves_the_deal_one_seat_on(net: Net) -> None:
@@ -131,9 +114,11 @@ async def test_a_new_game_in_the_room_moves_the_deal_one_seat_on(net: Net) -> No
         assert start["event"] == {"type": "start", "dealer": dealer}
         assert start["seq"] > seq
         view = start["table"]
-        assert view["status"] == "playing" and len(view["hand"]) == 7
-        assert view["turn"] == 1 - dealer  # the player after the dealer starts
-        assert not {"winner", "scores", "hands"} & set(view)
+        assert view["status"] == "playing" and len(view["game_state"]["hand"]) == 7
+        assert view["to_act"] == [1 - dealer]  # the player after the dealer starts
+        assert view["game_state"]["turn"] == 1 - dealer
+        assert "result" not in view
+        assert not {"winner", "scores", "hands", "blocked"} & set(view["game_state"])
         bob.request("start")
         await net.settle()
         assert bob.last["msg"] == "error" and bob.last["code"] == "not_a_player"

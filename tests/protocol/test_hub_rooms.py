@@ -16,9 +16,12 @@ async def test_create_seats_the_creator_and_replies_a_state_with_re(net: Net) ->
     view = state["table"]
     assert view["status"] == "waiting" and view["owner"] == 0 and view["you"] == 0
     assert view["seats"][0] == {"seat": 0, "user": {"id": ANN, "name": "Ann"}, "bot": False,
-                                "cards": 0, "connected": True}
+                                "connected": True}
     assert view["seats"][1:] == [None, None, None]
-    assert view["hand"] == [] and view["turn"] is None
+    assert view["game"] == "crazy_eights" and view["spectators"] == 0
+    # Nothing of a game before the first deal.
+    assert view["game_state"] is None and view["players"] == [] and view["to_act"] == []
+    assert "result" not in view
     ann.request("room_list", id="l")
     await net.settle()
     assert ann.last["rooms"] == [{"id": state["room"], "name": "Ann's table",
@@ -53,7 +56,10 @@ async def test_a_join_that_fills_the_room_is_two_states_join_then_start(net: Net
         assert second["event"] == {"type": "start", "dealer": 0}
         assert (first["seq"], second["seq"]) == (3, 4)
         assert second["table"]["status"] == "playing"
-        assert len(second["table"]["hand"]) == 5
+        assert second["table"]["players"] == [0, 1, 2]
+        assert second["table"]["to_act"] == [1], "the player after the dealer starts"
+        assert len(second["table"]["game_state"]["hand"]) == 5
+        assert second["table"]["game_state"]["cards"] == [5, 5, 5]
         assert ("re" in first, "re" in second) == ((client is cid),) * 2
 
 
@@ -63,7 +69,7 @@ async def test_a_spectator_sees_counts_but_never_a_hand(net: Net) -> None:
     gus.request("join", id="w", room=room, **{"as": "spectator"})
     await net.settle()
     assert gus.last["re"] == "w" and gus.last["event"] == {"type": "watch"}
-    assert gus.view["you"] is None and "hand" not in gus.view
+    assert gus.view["you"] is None and gus.view["game_state"] is None
     assert ann.view["spectators"] == 1
     await net.join(bob, room)
     await net.play([ann, bob], until_done=lambda: len(gus.states()) > 12)
@@ -71,16 +77,18 @@ async def test_a_spectator_sees_counts_but_never_a_hand(net: Net) -> None:
     assert len(playing) > 8
     for state in gus.states():
         view = state["table"]
-        assert view["you"] is None and "hand" not in view
+        assert view["you"] is None
+        assert view["game_state"] is None or "hand" not in view["game_state"]
     for state in playing:
-        counts = [e["cards"] for e in state["table"]["seats"]]
+        assert state["table"]["players"] == [0, 1]
+        counts = state["table"]["game_state"]["cards"]
         assert counts == [len(_hand_at(ann, state["seq"])), len(_hand_at(bob, state["seq"]))]
 
 
 def _hand_at(client, seq: int) -> list:
     """The hand `client` was shown in the state with this seq."""
     (state,) = [s for s in client.states() if s["seq"] == seq and "event" in s]
-    return state["table"]["hand"]
+    return state["table"]["game_state"]["hand"]
 
 
 async def test_a_spectator_who_sits_down_stops_watching_in_one_change(net: Net) -> None:
@@ -191,7 +199,8 @@ async def test_a_rejoin_while_connected_answers_the_same_seq_with_re(net: Net) -
     bob.request("join", id="w2", room=room, **{"as": "spectator"})
     await net.settle()
     (state,) = bob.new()
-    assert state["re"] == "w2" and state["seq"] == seq and "hand" not in state["table"]
+    assert state["re"] == "w2" and state["seq"] == seq
+    assert "hand" not in state["table"]["game_state"]
     assert ann.new() == []
 
 
@@ -291,5 +300,5 @@ async def test_a_player_who_left_and_asks_to_watch_watches(net: Net) -> None:
     bob.request("join", id="watch", room=room, **{"as": "spectator"})
     await net.settle()
     assert bob.last["re"] == "watch"
-    assert bob.view["you"] is None and "hand" not in bob.view
+    assert bob.view["you"] is None and "hand" not in bob.game
     assert bob.view["seats"][2]["bot"] is True

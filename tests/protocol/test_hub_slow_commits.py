@@ -13,21 +13,27 @@ USERS = {1: Player(1, "Ann"), 2: Player(2, "Bob")}
 
 
 class SlowLog:
-    """Each record waits until the test lets it through."""
+    """Each record waits until the test lets it through. Like the real move log, it commits
+    the calls in order: a record finishes only after the one before it (the hub relies on
+    that to send a room's states in seq order)."""
 
     def __init__(self) -> None:
         self.gate = asyncio.Event()
         self.gate.set()
         self.recorded: list = []
+        self._last: asyncio.Future | None = None
 
-    async def _wait(self, actions):
+    async def _wait(self, previous, actions):
+        if previous is not None:
+            await previous
         await self.gate.wait()
         self.recorded.extend(actions)
 
     def record(self, table, actions):
-        return self._wait(list(actions))
+        self._last = asyncio.ensure_future(self._wait(self._last, list(actions)))
+        return self._last
 
-    def close_room(self, table):
+    def close_room(self, room_id):
         return None
 
 
@@ -42,7 +48,8 @@ async def make(log):
     for user_id in USERS:
         boxes[user_id] = []
         peers[user_id] = hub.connect(boxes[user_id].append, lambda code, reason: None, "test")
-        peers[user_id].receive(json.dumps({"msg": "auth", "token": str(user_id)}))
+        peers[user_id].receive(json.dumps({"msg": "auth", "protocol": 2,
+                                           "token": str(user_id)}))
     await asyncio.sleep(0.01)
     return hub, peers, {k: (lambda box=box: [json.loads(m) for m in box]) for k, box in boxes.items()}
 

@@ -13,6 +13,7 @@ import pytest
 
 from game_server.protocol import handlers
 from game_server.protocol.peer import MAX_MESSAGE_BYTES
+from game_server.rules import catalogue
 from game_server.tables import Table
 from hub_fakes import (ANN, BAD_TOKEN, BOB, CID, GUS, UNKNOWN_USER, FakeClock, Net, move_for,
                        snapshot, token_for)
@@ -26,9 +27,10 @@ async def test_auth_replies_welcome_then_room_list_both_with_re(net: Net) -> Non
     await net.settle()
     assert client.messages == [
         {"msg": "welcome", "user": {"id": ANN, "name": "Ann"}, "server": "test-hub",
-         "protocol": 1, "re": "a1"},
+         "protocol": 2, "games": catalogue(), "re": "a1"},
         {"msg": "room_list", "rooms": [], "re": "a1"},
     ]
+    assert [game["name"] for game in client.messages[0]["games"]] == ["crazy_eights", "hearts"]
     assert not client.closed
 
 
@@ -107,12 +109,41 @@ async def test_a_second_auth_is_already_authenticated(net: Net) -> None:
     assert client.view["seats"][0]["user"]["id"] == ANN  # still Ann
 
 
+async def test_a_protocol_1_auth_is_refused_naming_protocol_2(net: Net) -> None:
+    client = net.connect()
+    # Protocol 1's sign-in had no `protocol` field; a client that names another version is
+    # refused the same way, and so is one that sends the version as a string.
+    for number, message in enumerate([
+            {"msg": "auth", "token": token_for(ANN)},
+            {"msg": "auth", "protocol": 1, "token": token_for(ANN)},
+            {"msg": "auth", "protocol": 3, "token": token_for(ANN)}]):
+        client.send({**message, "id": number})
+    client.send({"msg": "auth", "protocol": "2", "token": token_for(ANN), "id": "s"})
+    await net.settle()
+    replies = client.new()
+    assert [(m["msg"], m["code"], m["re"]) for m in replies] == [
+        ("error", "bad_message", 0), ("error", "bad_message", 1), ("error", "bad_message", 2),
+        ("error", "bad_message", "s")]
+    for reply in replies[:3]:
+        assert "protocol 2" in reply["text"] and '"protocol": 2' in reply["text"], reply
+    assert "protocol" in replies[3]["text"]
+    assert not client.closed, "a protocol 1 client is told why, not cut off"
+    assert not client.of("welcome")
+    # Still unauthenticated; the right auth then signs in on the same connection.
+    client.request("room_list", id="before")
+    client.request("auth", id="ok", token=token_for(ANN))
+    await net.settle()
+    assert [(m["msg"], m.get("code"), m.get("re")) for m in client.new()] == [
+        ("error", "auth_required", "before"), ("welcome", None, "ok"),
+        ("room_list", None, "ok")]
+
+
 @pytest.mark.parametrize("message", [
     {"msg": "room_list"},
     {"msg": "create", "game": "crazy_eights", "name": "x", "seats": 2},
     {"msg": "join", "room": "abcdefgh"},
     {"msg": "add_bot"}, {"msg": "start"}, {"msg": "take"}, {"msg": "put", "card": "QH"},
-    {"msg": "leave"},
+    {"msg": "move", "move": {"type": "take"}}, {"msg": "leave"},
 ])
 async def test_everything_but_auth_needs_authentication(net: Net, message: dict) -> None:
     client = net.connect()
@@ -178,11 +209,16 @@ async def test_check_order_size_then_json_then_schema_then_authentication(net: N
     client.send('{"msg": "room_list", "id": "x"')  # bad JSON
     client.send(json.dumps({"msg": "put", "card": "1X", "id": "s"}))  # schema, unauthenticated
     client.send(json.dumps({"msg": "put", "card": "QH", "id": "a"}))  # valid, unauthenticated
+    # A move's payload needs a room to say which game's schema it must match: unauthenticated,
+    # only the message's own schema is checked.
+    client.send(json.dumps({"msg": "move", "move": {"type": "put", "card": "1X"}, "id": "m"}))
+    client.send(json.dumps({"msg": "move", "move": "take", "id": "n"}))
     await net.settle()
     assert [(m["code"], m.get("re")) for m in client.messages] == [
         ("too_large", None), ("too_large", None), ("bad_json", None), ("bad_message", "s"),
-        ("auth_required", "a")]
+        ("auth_required", "a"), ("auth_required", "m"), ("bad_message", "n")]
     assert "card" in client.messages[3]["text"]
+    assert "move" in client.messages[6]["text"]
     assert not client.closed
 
 
@@ -213,13 +249,18 @@ async def test_a_bad_sockjs_frame_is_bad_json(net: Net) -> None:
 
 
 @pytest.mark.parametrize("message, field", [
-    ({"msg": "create", "game": "crazy_eights", "name": "x", "seats": 9}, "seats"),
+    ({"msg": "create", "game": "crazy_eights", "name": "x", "seats": 11}, "seats"),
+    ({"msg": "create", "game": "crazy_eights", "name": "x", "seats": 0}, "seats"),
     ({"msg": "create", "game": "crazy_eights", "name": "x", "seats": 2.5}, "seats"),
     ({"msg": "create", "game": "crazy_eights", "name": "", "seats": 2}, "name"),
     ({"msg": "create", "game": "crazy_eights", "name": "x" * 41, "seats": 2}, "name"),
-    ({"msg": "create", "game": "chess", "name": "x", "seats": 2}, "game"),
-    ({"msg": "create", "game": "crazy_eights", "name": "x"}, "seats"),
+    ({"msg": "create", "game": "Crazy Eights", "name": "x", "seats": 2}, "game"),
+    ({"msg": "create", "name": "x", "seats": 2}, "game"),
     ({"msg": "room_list", "colour": "red"}, "colour"),
+    ({"msg": "auth", "protocol": "2", "token": "t"}, "protocol"),
+    ({"msg": "move"}, "move"),
+    ({"msg": "move", "move": ["take"]}, "move"),
+    ({"msg": "move", "type": "take"}, "move"),
     ({"msg": "join", "room": "ab"}, "room"),
     ({"msg": "join", "room": "abcdefgh", "as": "referee"}, "as"),
     ({"msg": "put", "card": "1X"}, "card"),
@@ -253,8 +294,8 @@ async def test_json_that_is_not_an_object_is_bad_message(net: Net, text: str) ->
 
 async def test_a_schema_error_echoes_a_valid_id(net: Net) -> None:
     client = await net.login(ANN)
-    client.send({"msg": "create", "game": "crazy_eights", "name": "x", "seats": 1, "id": 12})
-    client.send({"msg": "create", "game": "crazy_eights", "name": "x", "seats": 1, "id": []})
+    client.send({"msg": "create", "game": "crazy_eights", "name": "x", "seats": 0, "id": 12})
+    client.send({"msg": "create", "game": "crazy_eights", "name": "x", "seats": 0, "id": []})
     await net.settle()
     first, second = client.new()
     assert first["code"] == second["code"] == "bad_message"
@@ -298,6 +339,11 @@ async def test_room_and_seat_are_checked_before_the_game_rules(net: Net) -> None
     await net.settle()
     assert (bob.last["code"], cid.last["code"], ann.last["code"]) == (
         "not_in_room", "not_a_player", "game_not_started")
+    for client in (bob, cid, ann):
+        client.move({"type": "put", "card": "QH"}, id=4)
+    await net.settle()
+    assert (bob.last["code"], cid.last["code"], ann.last["code"]) == (
+        "not_in_room", "not_a_player", "game_not_started")
 
 
 # --- errors keep the connection -------------------------------------------------------------
@@ -312,11 +358,13 @@ async def test_errors_never_close_the_connection(net: Net) -> None:
     client.request("auth", token=token_for(ANN))
     await net.settle()
     for message in ["{", {"msg": "nope"}, {"msg": "leave"}, {"msg": "take"},
+                    {"msg": "move", "move": {"type": "take"}},
                     {"msg": "join", "room": "abcdefgh"}, {"msg": "start"},
-                    {"msg": "auth", "token": BAD_TOKEN}]:
+                    {"msg": "auth", "protocol": 2, "token": BAD_TOKEN},
+                    {"msg": "auth", "token": token_for(ANN)}]:
         client.send(message)
     await net.settle()
-    assert len(client.errors()) == 11
+    assert len(client.errors()) == 13
     assert not client.closed
     client.request("room_list", id="still")
     await net.settle()
@@ -406,8 +454,8 @@ async def test_a_handler_that_raises_answers_internal_and_logs_it(
         raise RuntimeError("handler bug")
 
     with monkeypatch.context() as patch:
-        patch.setitem(handlers.HANDLERS, "put", broken)
-        ann.request("put", id="p", card=ann.view["hand"][0])
+        patch.setitem(handlers.HANDLERS, "move", broken)
+        ann.move({"type": "put", "card": ann.hand[0]}, id="p")
         await net.settle()
     assert ann.new() == [{"msg": "error", "code": "internal", "text": ann.last["text"],
                           "re": "p"}]
@@ -422,7 +470,7 @@ async def test_a_handler_that_raises_answers_internal_and_logs_it(
     ann.send({**move_for(ann.view), "id": "next"})
     await net.settle()
     (reply,) = [m for m in ann.new() if m.get("re") == "next"]
-    assert reply["msg"] == "state" and reply["seq"] == before[room][0] + 1
+    assert reply["msg"] == "state" and reply["seq"] == before["rooms"][room][0] + 1
 
 
 async def test_a_table_bug_answers_internal_and_leaves_the_table_unchanged(
@@ -434,11 +482,13 @@ async def test_a_table_bug_answers_internal_and_leaves_the_table_unchanged(
         raise KeyError("table bug")
 
     monkeypatch.setattr(Table, "play", broken)
-    ann.request("take", id=9)
+    ann.move({"type": "take"}, id=9)
+    ann.request("take", id=10)
     await net.settle()
-    assert [(m["msg"], m["code"], m["re"]) for m in ann.new()] == [("error", "internal", 9)]
+    assert [(m["msg"], m["code"], m["re"]) for m in ann.new()] == [("error", "internal", 9),
+                                                                   ("error", "internal", 10)]
     assert snapshot(net.hub) == before
-    assert len(expected_errors) == 1 and expected_errors[0].exc_info is not None
+    assert len(expected_errors) == 2 and expected_errors[0].exc_info is not None
 
 
 async def test_a_closed_connection_handles_nothing(net: Net) -> None:

@@ -1,11 +1,12 @@
-"""The fast path of check_client (game_server/protocol/schema.py): fastjsonschema first, jsonschema
-when it does not accept.
+"""The fast path of check_client and check_move (game_server/protocol/schema.py): fastjsonschema
+first, jsonschema when it does not accept.
 
 The fast path may only ever accept what jsonschema accepts, and with the schemas as they are it
 should accept every valid message (else it buys nothing). So on every message here, from the
 documentation, the corpora of test_schemas.py, hand-made mutations and Hypothesis, these tests
 check that the fast path accepts exactly when jsonschema does, and that check_client gives the
-same result, or the same SchemaViolation text and field, as the jsonschema path alone.
+same result, or the same SchemaViolation text and field, as the jsonschema path alone. The same
+for the move payloads of the games whose move schema has a fast validator.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from game_server.protocol import schema
-from game_server.protocol.schema import CLIENT_TYPES, SchemaViolation, check_client
-from test_schemas import DOC_EXAMPLES, INVALID_CLIENT, VALID_CLIENT, _direction
+from game_server.protocol.schema import CLIENT_TYPES, SchemaViolation, check_client, check_move
+from game_server.rules import GAMES
+from test_schemas import (DOC_EXAMPLES, INVALID_CLIENT, INVALID_MOVES, VALID_CLIENT, VALID_MOVES,
+                          _direction)
 
 
 def _reference(message: Any) -> tuple[str, str | None] | None:
@@ -148,7 +151,8 @@ def test_the_fast_validators_use_the_same_regular_expressions():
         for sub in validator.schema["properties"].values()
         if "pattern" in sub
     }
-    assert patterns == {"^[2-9TJQKA][CDHS]$", "^[A-Za-z0-9_-]{6,32}$", "\\S"}
+    assert patterns == {"^[2-9TJQKA][CDHS]$", "^[A-Za-z0-9_-]{6,32}$", "\\S",
+                        "^[a-z][a-z0-9_]{0,31}$"}
     for name, fast in schema._FAST_CLIENT.items():
         for pattern, compiled in fast.__globals__["REGEX_PATTERNS"].items():
             assert compiled.pattern == schema._compile(pattern).pattern, (name, pattern)
@@ -264,11 +268,16 @@ _GOOD: dict[str, st.SearchStrategy[Any]] = {
     "suit": st.sampled_from("CDHS"),
     "id": st.one_of(st.text(min_size=1, max_size=64), st.integers()),
     "token": st.text(min_size=1, max_size=1024),
-    "game": st.just("crazy_eights"),
+    "game": st.one_of(st.sampled_from(sorted(GAMES)),
+                      st.from_regex(r"[a-z][a-z0-9_]{0,31}", fullmatch=True)),
     # A room name needs a character that is not a space somewhere.
     "name": st.tuples(st.text(max_size=20), st.sampled_from("Ab7é"), st.text(max_size=19))
               .map("".join),
-    "seats": st.integers(2, 7),
+    "seats": st.integers(1, 10),
+    "protocol": st.integers(),
+    # The message schema asks only for an object: the game's schema checks the rest.
+    "move": st.one_of(st.sampled_from([move for _, move in VALID_MOVES]),
+                      st.dictionaries(st.text(max_size=5), st.integers(), max_size=3)),
     "room": st.from_regex(r"[A-Za-z0-9_-]{6,32}", fullmatch=True),
     "as": st.sampled_from(["player", "spectator"]),
     "from": st.just("deck"),
@@ -338,3 +347,85 @@ def test_generated_valid_messages_take_the_fast_path(name, data):
     }
     assert _reference(message) is None
     assert schema._accepted_fast(message)
+
+
+# --- Move payloads -----------------------------------------------------------------------------
+
+
+def _move_reference(game: str, move: Any) -> tuple[str, str | None] | None:
+    """What the jsonschema path alone says of a move payload."""
+    try:
+        schema._check_part(game, "move", move, ["move"])
+    except SchemaViolation as violation:
+        return violation.text, violation.field
+    return None
+
+
+def _move_fast(game: str, move: Any) -> bool:
+    fast = schema._FAST_MOVES.get(f"{game}/move")
+    if fast is None or type(move) is not dict:
+        return False
+    if not schema._FAST_VALUE_TYPES.issuperset(map(type, move.values())):
+        return False
+    try:
+        fast(move)
+    except Exception:
+        return False
+    return True
+
+
+def _assert_move_agree(game: str, move: Any) -> None:
+    snapshot = copy.deepcopy(move)
+    reference = _move_reference(game, move)
+    fast = _move_fast(game, move)
+    if schema._FAST_MOVES.get(f"{game}/move") is not None and isinstance(move, dict) and (
+            schema._FAST_VALUE_TYPES.issuperset(map(type, move.values()))):
+        assert fast == (reference is None), (game, move, reference)
+    else:
+        assert not fast
+    try:
+        check_move(game, move)
+        checked = None
+    except SchemaViolation as violation:
+        checked = violation.text, violation.field
+    assert checked == reference, (game, move)
+    assert move == snapshot
+
+
+def test_a_game_has_a_fast_move_validator_exactly_when_its_schema_allows():
+    for game in GAMES:
+        validator = schema._GAMES[f"{game}/move"]
+        assert (f"{game}/move" in schema._FAST_MOVES) == (
+            schema._fast_obstacle(validator.schema) is None), game
+    # Crazy Eights keeps its move schema plain for it (its field combinations are the game's).
+    assert "crazy_eights/move" in schema._FAST_MOVES
+
+
+_MOVE_CORPUS: list[tuple[str, Any]] = [
+    *VALID_MOVES,
+    *((game, move) for game, move, _, _ in INVALID_MOVES if game in GAMES),
+    *((game, move) for game in GAMES for _, move in VALID_MOVES),
+    *((game, mutated) for game, move in VALID_MOVES for mutated in _mutations(move)),
+    *((game, value) for game in GAMES for value in (
+        None, [], "take", 5, {"type": None}, {"type": "take", "from": "deck"},
+        {"type": "take", "from": "pile"}, {"type": "put", "card": "QH\n"},
+        {"type": "put", "card": "QH", "suit": "H\n"}, {"type": "put", "card": "QH", 1: 2})),
+]
+
+
+@pytest.mark.parametrize("game, move", _MOVE_CORPUS, ids=lambda v: repr(v)[:50])
+def test_fast_move_path_agrees_with_jsonschema(game, move):
+    _assert_move_agree(game, move)
+
+
+_MOVE_FIELDS = st.sampled_from(["type", "card", "suit", "cards", "from", "x"])
+_MOVE_VALUES = st.one_of(_WILD, _GOOD["card"], _GOOD["suit"],
+                         st.sampled_from(["take", "put", "pass", "play", "deck"]),
+                         st.lists(_GOOD["card"], max_size=4))
+
+
+@pytest.mark.parametrize("game", sorted(GAMES))
+@settings(max_examples=300, deadline=None)
+@given(move=st.dictionaries(_MOVE_FIELDS, _MOVE_VALUES, max_size=4))
+def test_fast_move_path_agrees_with_jsonschema_on_generated_moves(game, move):
+    _assert_move_agree(game, move)

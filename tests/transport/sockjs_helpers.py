@@ -6,8 +6,9 @@ import asyncio
 import json
 from typing import Any
 
-from game_server.client import GameClient
+from game_server.client import GameClient, choose
 from game_server.protocol.schema import check_server
+from hub_fakes import PRIVATE_EVENT_FIELDS, PRIVATE_VIEW_FIELDS
 
 
 async def signed_in(server, name: str, transport: str = "websocket") -> GameClient:
@@ -18,10 +19,14 @@ async def signed_in(server, name: str, transport: str = "websocket") -> GameClie
     return client
 
 
-async def create_room(client: GameClient, name: str, seats: int) -> str:
-    """Create a Crazy Eights room (the client takes seat 0) and return its id."""
-    state = await client.request({"msg": "create", "game": "crazy_eights", "name": name,
-                                  "seats": seats})
+async def create_room(client: GameClient, name: str, seats: int | None,
+                      game: str = "crazy_eights") -> str:
+    """Create a room of `game` (`seats` None: the game's usual size; the client takes seat 0)
+    and return its id."""
+    message = {"msg": "create", "game": game, "name": name}
+    if seats is not None:
+        message["seats"] = seats
+    state = await client.request(message)
     return state["room"]
 
 
@@ -37,14 +42,31 @@ async def start_duel(server) -> tuple[GameClient, GameClient, str]:
 
 def connection_of(server, name: str) -> tuple[Any, Any]:
     """The hub's peer of the one connection signed in as `name`, and its SockJS connection."""
-    (peer,) = [p for p in server.hub.peers if p.user is not None and p.user.name == name]
+    (peer,) = [p for p in server.hub.peers.values()
+               if p.user is not None and p.user.name == name]
     return peer, peer._send.__self__
 
 
 def check_all(client: GameClient) -> None:
-    """Every message the client received matches its server-to-client schema."""
+    """Every message the client received matches its server-to-client schema (and the game's
+    schemas for its payloads), and shows nothing private to the wrong receiver: a move's
+    private details only to the player they belong to, no hand to a spectator."""
     for message in client.received:
         check_server(message)
+        if message.get("msg") != "state":
+            continue
+        table, event = message["table"], message.get("event") or {}
+        you = table["you"]
+        if you is None and table["game_state"] is not None:
+            shown = [field for field in PRIVATE_VIEW_FIELDS if field in table["game_state"]]
+            assert not shown, f"a spectator got {shown}: {message}"
+        if event.get("type") == "move":
+            move = event["move"]
+            private = PRIVATE_EVENT_FIELDS.get((table["game"], move.get("type")), {})
+            for field, who in private.items():
+                if field in move:
+                    assert you is not None and (who != "mover" or event["seat"] == you), (
+                        f"{field} of seat {event['seat']}'s move sent to seat {you}")
 
 
 async def until_state(client: GameClient, predicate, timeout: float = 10.0) -> dict[str, Any]:
@@ -63,13 +85,12 @@ async def settle(seconds: float = 0.05) -> None:
 
 async def play_to_end(clients: list[GameClient], room: str, timeout: float = 60.0,
                       max_moves: int = 2000) -> list[dict[str, Any]]:
-    """Let every client play (simple legal moves) until the game in `room` is finished.
+    """Let every client play (legal moves chosen by the game from the client's view,
+    `game_server.client.choose`) until the game in `room` is finished.
 
-    Returns each client's final state. Each client moves only on a state that says it is
-    its turn, and only once per seq.
+    Returns each client's final state. Each client moves only on a state that names its seat
+    among those to act, and only once per seq.
     """
-    from game_server.client import choose
-
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     acted: dict[int, int] = {}
@@ -80,10 +101,9 @@ async def play_to_end(clients: list[GameClient], room: str, timeout: float = 60.
             state = latest_state(client, room)
             table = state["table"]
             finals.append(state)
-            if (table["status"] == "playing" and table["turn"] == table["you"]
-                    and acted.get(index) != state["seq"]):
+            move = choose(table)
+            if move is not None and acted.get(index) != state["seq"]:
                 acted[index] = state["seq"]
-                move = choose(table)
                 try:
                     await client.request(move, timeout=5)
                 except asyncio.TimeoutError:

@@ -7,6 +7,7 @@ import json
 from tornado.httpclient import AsyncHTTPClient
 
 from game_server.client import GameClient, dev_login
+from game_server.rules import catalogue
 
 
 async def get(server, path, **options):
@@ -17,7 +18,7 @@ async def test_config_tells_the_client_about_the_server(game_server_factory):
     plain = await game_server_factory()
     dev = await game_server_factory(dev=True)
     assert json.loads((await get(plain, "/config.json")).body) == {
-        "dev": False, "server": "test-1", "protocol": 1}
+        "dev": False, "server": "test-1", "protocol": 2, "games": catalogue()}
     assert json.loads((await get(dev, "/config.json")).body)["dev"] is True
 
 
@@ -83,9 +84,10 @@ async def test_metrics_count_connections_moves_errors_and_commits(game_server):
     assert values["game_authenticated_connections"] == 1
     assert values['game_rooms{status="finished"}'] == 1
     assert values['game_errors_total{code="game_started"}'] == 1
-    moves = values.get('game_moves_total{kind="put"}', 0) + values.get(
-        'game_moves_total{kind="take"}', 0)
+    # Moves are counted by game, the bot's included.
+    moves = values['game_moves_total{kind="crazy_eights"}']
     assert moves >= 2
+    assert 'game_moves_total{kind="hearts"}' not in values
     assert values["game_move_seconds_count"] >= 1
     assert values["game_committed_actions_total"] >= moves
     assert values["game_commits_total"] >= 1

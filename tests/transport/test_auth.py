@@ -9,6 +9,7 @@ import pytest
 
 from game_server import tokens
 from game_server.client import GameClient, ServerError
+from game_server.rules import catalogue
 
 from sockjs_helpers import check_all, wait_closed
 
@@ -17,8 +18,10 @@ async def test_good_token_gets_welcome_then_room_list(game_server):
     user_id, token = await game_server.user("Ann")
     client = await GameClient.connect(game_server.url)
     welcome = await client.auth(token)
+    fresh = welcome.pop("token", None)  # a fresh sign-in token, where the server issues them
+    assert fresh is None or (isinstance(fresh, str) and fresh != token)
     assert welcome == {"msg": "welcome", "user": {"id": user_id, "name": "Ann"},
-                       "server": "test-1", "protocol": 1, "re": 1}
+                       "server": "test-1", "protocol": 2, "games": catalogue(), "re": 1}
     room_list = await client.next_message()  # the welcome itself
     assert room_list["msg"] == "welcome"
     room_list = await client.next_message()
@@ -58,12 +61,26 @@ async def test_bad_tokens_are_refused_without_detail(game_server, kind):
     await client.close()
 
 
+async def test_a_protocol_1_client_is_told_to_speak_protocol_2(game_server):
+    _, token = await game_server.user("Ann")
+    client = await GameClient.connect(game_server.url, transport="xhr-polling")
+    with pytest.raises(ServerError) as refused:
+        await client.request({"msg": "auth", "token": token})  # protocol 1's sign-in
+    assert refused.value.code == "bad_message"
+    assert "protocol 2" in refused.value.text
+    assert client.close_reason is None
+    welcome = await client.auth(token)
+    assert welcome["protocol"] == 2
+    check_all(client)
+    await client.close()
+
+
 async def test_five_invalid_tokens_close_the_connection_with_a_reason(game_server):
     client = await GameClient.connect(game_server.url)
     for attempt in range(4):
         with pytest.raises(ServerError):
             await client.auth(f"bad-{attempt}")
-    client.send({"msg": "auth", "token": "bad-5", "id": "last"})
+    client.send({"msg": "auth", "protocol": 2, "token": "bad-5", "id": "last"})
     error = await client.wait_for(lambda m: m.get("re") == "last")
     assert error["code"] == "invalid_token"
     await wait_closed(client)

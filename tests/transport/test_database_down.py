@@ -37,7 +37,7 @@ async def test_moves_are_refused_while_the_database_is_down(game_server_factory,
     room = await create_room(ann, "fragile", 2)
     await ann.request({"msg": "add_bot"})
     state = await until_state(ann, lambda s: s["table"]["status"] == "playing"
-                              and s["table"]["turn"] == 0)
+                              and s["table"]["to_act"] == [0])
     before = latest_state(ann, room)
 
     database_down[0] = True
@@ -45,7 +45,10 @@ async def test_moves_are_refused_while_the_database_is_down(game_server_factory,
         await ann.request(choose(state["table"]))
     assert refused.value.code == "unavailable"
     with pytest.raises(ServerError) as refused:
-        await ann.request({"msg": "take"})
+        await ann.request({"msg": "take"})  # protocol 1's name of the move: the same
+    assert refused.value.code == "unavailable"
+    with pytest.raises(ServerError) as refused:
+        await ann.request({"msg": "move", "move": {"type": "take"}})
     assert refused.value.code == "unavailable"
     # The room is exactly as everyone last saw it.
     assert server.hub.lobby.get(room).seq == before["seq"]
@@ -74,7 +77,7 @@ async def test_bots_wait_for_the_database_and_go_on(game_server_factory, databas
     await ann.request({"msg": "add_bot"})  # the room is full: the game starts
     started = await until_state(ann, lambda s: s["table"]["status"] == "playing")
     # Ann (seat 0) deals the first game, so the bot in seat 1 moves first, 1 s later.
-    assert started["table"]["status"] == "playing" and started["table"]["turn"] == 1
+    assert started["table"]["status"] == "playing" and started["table"]["to_act"] == [1]
     database_down[0] = True
     seq = server.hub.lobby.get(room).seq
     await asyncio.sleep(2.5)
@@ -84,5 +87,6 @@ async def test_bots_wait_for_the_database_and_go_on(game_server_factory, databas
     # The bot tries again (once a second) and its move reaches Ann.
     moved = await until_state(ann, lambda s: s["seq"] > seq, timeout=10)
     assert moved["seq"] == seq + 1 and moved["event"]["seat"] == 1
+    assert moved["event"]["type"] == "move"
     check_all(ann)
     await ann.close()

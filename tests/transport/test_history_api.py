@@ -32,24 +32,29 @@ async def test_a_finished_game_is_revealed_and_a_running_one_is_not(game_server)
 
     finals = await play_to_end([ann, bob], room)
     final = finals[0]["table"]
+    game, result = final["game_state"], final["result"]
     code, record = await get(game_server, f"/api/games/{running['id']}")
     assert code == 200
-    assert record["status"] == "finished" and record["winner"] == final["winner"]
-    assert [seat["score"] for seat in record["seats"]] == final["scores"]
-    hands = {entry["seat"]: entry["cards"] for entry in record["hands"]}
-    assert [hands[seat] for seat in range(3)] == final["hands"]
+    assert record["game"] == "crazy_eights" and record["players"] == final["players"]
+    assert record["status"] == "finished" and record["winner"] == result["winner"]
+    assert record["detail"] == result["detail"]
+    assert [seat["score"] for seat in record["seats"]] == result["scores"]
+    # Every hand, as dealt and at the end, in game order.
+    assert record["final"]["hands"] == game["hands"]
+    assert record["final"]["players"] == final["players"]
     assert len(record["deal"]["hands"]) == 3 and all(
-        len(entry["cards"]) == 5 for entry in record["deal"]["hands"])
-    takes = [move for move in record["moves"] if move["kind"] == "move"
-             and move["move"]["type"] == "take"]
-    assert all("card" in move for move in takes)
+        len(hand) == 5 for hand in record["deal"]["hands"])
+    moves = [move for move in record["moves"] if move["kind"] == "move"]
+    assert moves and all(move["event"]["type"] == move["move"]["type"] for move in moves)
+    takes = [move for move in moves if move["move"]["type"] == "take"]
+    assert all("card" in move["event"] for move in takes), "the cards taken are revealed"
     for client in (ann, bob):
         check_all(client)
         await client.close()
 
     code, board = await get(game_server, "/api/leaderboard")
     assert code == 200
-    winner = final["seats"][final["winner"]]["user"]
+    winner = final["seats"][result["winner"]]["user"]
     leaders = {row["user"]["name"]: row for row in board["leaders"]}
     assert set(leaders) == {"Ann", "Bob"}
     if winner["id"] is not None:

@@ -107,7 +107,8 @@ class RawClient:
 async def signed_in_raw(server, session: str, name: str = "Ann") -> RawClient:
     _, token = await server.user(name)
     client = await RawClient.connect(server, session)
-    await client.send(frame(TEXT, sockjs({"msg": "auth", "token": token, "id": 0})))
+    await client.send(frame(TEXT, sockjs({"msg": "auth", "protocol": 2, "token": token,
+                                          "id": 0})))
     (welcome, *_) = await client.messages(2)  # welcome, room_list
     assert welcome["msg"] == "welcome"
     return client
@@ -186,14 +187,15 @@ async def test_a_fragmented_message_with_a_ping_inside_is_reassembled(game_serve
 
 async def test_a_close_frame_is_echoed_and_the_player_leaves(game_server):
     client = await signed_in_raw(game_server, "lean5")
-    assert any(p.user is not None for p in game_server.hub.peers)
+    peers = game_server.hub.peers
+    assert any(p.user is not None for p in peers.values())
     await client.send(frame(CLOSE, struct.pack("!H", 1000)))
     assert (await close_frame(client))[:2] == struct.pack("!H", 1000)
     for _ in range(100):
-        if not any(p.user is not None for p in game_server.hub.peers):
+        if not any(p.user is not None for p in peers.values()):
             break
         await asyncio.sleep(0.01)
-    assert not any(p.user is not None for p in game_server.hub.peers)
+    assert not any(p.user is not None for p in peers.values())
     client.close()
 
 

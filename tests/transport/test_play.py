@@ -29,11 +29,13 @@ async def test_two_players_and_a_bot_play_to_the_end(game_server, transport):
 
     for state in finals:
         table = state["table"]
-        assert table["status"] == "finished"
-        assert table["winner"] in (0, 1, 2)
-        assert table["scores"][table["winner"]] >= 0
-        assert len(table["hands"]) == 3
-        assert table["hands"][table["winner"]] == []
+        game, result = table["game_state"], table["result"]
+        assert table["status"] == "finished" and table["players"] == [0, 1, 2]
+        assert result["winner"] in (0, 1, 2) and result["winner"] == game["winner"]
+        assert result["scores"] == game["scores"] and result["scores"][result["winner"]] >= 0
+        assert len(game["hands"]) == 3
+        if not result["detail"]["blocked"]:
+            assert game["hands"][game["winner"]] == []
     for client in (ann, bob):
         check_all(client)
         seqs = [m["seq"] for m in client.received if m.get("msg") == "state"]
@@ -55,14 +57,14 @@ async def test_no_message_ever_shows_another_players_hand(game_server, monkeypat
             state = json.loads(text)
             table = hub.lobby.get(state["room"])
             if table is not None and table.game is not None and state["table"]["status"] == "playing":
-                mine = table.seat_of(peer.user.id) if peer.playing else None
-                for seat in table.seats:
-                    if seat is None or seat.number == mine:
+                mine = state["table"]["you"]
+                assert mine is None or table.seat_of(peer.user.id) == mine
+                for index, seat in enumerate(table.players):
+                    if seat == mine:
                         continue
-                    index = table._players.index(seat.number)
-                    for card in table.game.hand(index):
+                    for card in table.game.secret(index):
                         if f'"{card}"' in text:
-                            leaks.append(f"{card} of seat {seat.number} sent to {peer!r}")
+                            leaks.append(f"{card} of seat {seat} sent to {peer!r}")
                 checked[0] += 1
         original_send(peer, message)
 
@@ -80,8 +82,8 @@ async def test_no_message_ever_shows_another_players_hand(game_server, monkeypat
     assert checked[0] > 20
     for message in eve.received:
         if message.get("msg") == "state":
-            assert "hand" not in message["table"]
             assert message["table"]["you"] is None
+            assert "hand" not in (message["table"]["game_state"] or {})
     for client in (ann, bob, eve):
         check_all(client)
         await client.close()

@@ -26,9 +26,9 @@ async def test_a_dropped_player_gets_the_seat_and_hand_back(game_server):
     assert back["event"] == {"type": "connect", "seat": 1}
     assert back["seq"] == gone["seq"] + 1
     assert back["table"]["you"] == 1
-    assert back["table"]["hand"] == before["table"]["hand"]
-    assert back["table"]["pile"] == before["table"]["pile"]
-    assert back["table"]["turn"] == before["table"]["turn"]
+    # The same game, as Bob left it: his hand, the pile, whose turn.
+    assert back["table"]["game_state"] == before["table"]["game_state"]
+    assert back["table"]["to_act"] == before["table"]["to_act"]
     # A second join while connected changes nothing but answers with the state.
     same = await again.request({"msg": "join", "room": room})
     assert same["seq"] == back["seq"] and "event" not in same
@@ -106,7 +106,7 @@ async def test_a_disconnected_spectator_stops_watching(game_server):
     ann, bob, room = await start_duel(game_server)
     eve = await signed_in(game_server, "Eve")
     watching = await eve.request({"msg": "join", "room": room, "as": "spectator"})
-    assert watching["table"]["spectators"] == 1 and "hand" not in watching["table"]
+    assert watching["table"]["spectators"] == 1 and "hand" not in watching["table"]["game_state"]
     await eve.close()
     gone = await until_state(ann, lambda s: s["event"] == {"type": "unwatch"})
     assert gone["table"]["spectators"] == 0

@@ -85,7 +85,7 @@ async def test_fix5_heartbeats_stop_when_a_websocket_goes_away(game_server_facto
     client = await GameClient.connect(server.url)
     # Server-side close (too many invalid tokens) with heartbeats running.
     for attempt in range(5):
-        client.send({"msg": "auth", "token": f"bad{attempt}"})
+        client.send({"msg": "auth", "protocol": 2, "token": f"bad{attempt}"})
     await asyncio.sleep(0.4)
     assert client.close_reason == (4001, "Too many invalid tokens")
     await client.close()
@@ -105,7 +105,7 @@ async def test_upstream_47_on_close_fires_when_a_polling_client_vanishes(game_se
     _, token = await server.user("Bob")
     path = SESSION.format("vanish1")
     assert (await fetch(server, path + "/xhr", "POST")).body == b"o\n"
-    frame = json.dumps([json.dumps({"msg": "auth", "token": token}),
+    frame = json.dumps([json.dumps({"msg": "auth", "protocol": 2, "token": token}),
                         json.dumps({"msg": "join", "room": room})])
     assert (await fetch(server, path + "/xhr_send", "POST", body=frame)).code == 204
     joined = await until_state(ann, lambda s: s["event"] == {"type": "join", "seat": 1})
