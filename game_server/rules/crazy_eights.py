@@ -611,7 +611,8 @@ class CrazyEights(Game):
         eights = [card for card in hand if card[0] == "8"]
         if eights:
             suits = [card[1] for card in hand if card[0] != "8"] or ["S"]
-            return {"type": "put", "card": eights[0], "suit": max(sorted(set(suits)), key=suits.count)}
+            suit = max(sorted(set(suits)), key=suits.count)  # ties: the same every run
+            return {"type": "put", "card": eights[0], "suit": suit}
         return {"type": "take"}
 
     def __repr__(self) -> str:

@@ -7,5 +7,5 @@ from game_server.tables.lobby import Lobby, new_room_id
 from game_server.tables.seating import Seat
 from game_server.tables.table import Table
 
-__all__ = ["KINDS", "Action", "Change", "Engine", "EngineSettings", "Lobby", "Player", "RoomMoved", "Seat",
-           "Status", "Table", "TableError", "new_room_id"]
+__all__ = ["KINDS", "Action", "Change", "Engine", "EngineSettings", "Lobby", "Player",
+           "RoomMoved", "Seat", "Status", "Table", "TableError", "new_room_id"]

@@ -27,7 +27,8 @@ __all__ = ["Change", "Seat", "Status", "Table", "TableError"]
 class Table(Seating, Dealing):
     """One room and the games played in it.
 
-    Membership changes come from `Seating`, dealing and moves from `Dealing`. A public method that refuses raises `TableError` or a `RulesError` before changing anything.
+    Membership changes come from `Seating`, dealing and moves from `Dealing`. A public method
+    that refuses raises `TableError` or a `RulesError` before changing anything.
     """
 
     def __init__(self, room_id: str, name: str, game: str, seats: int,
