@@ -43,7 +43,8 @@ class Hosting:
 
     def __init__(self, *, hub: Hub, directory: Any, hosts: RoomHosts, move_log: Any,
                  server_id: str, public_url: str, issue_token: Callable[[int], str],
-                 beat_seconds: float = BEAT_SECONDS) -> None:
+                 ttl: float = 5.0, beat_seconds: float = BEAT_SECONDS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.hub = hub
         self.directory = directory
         self.hosts = hosts
@@ -52,7 +53,13 @@ class Hosting:
         self.public_url = public_url
         self.issue_token = issue_token
         self.beat_seconds = beat_seconds
+        self.ttl = ttl
+        self.clock = clock
         self.draining = False
+        # No takeover before every live server had the time to beat: after this server
+        # starts, and after the directory comes back from an outage (a restarted Redis has
+        # forgotten everyone; the others are alive all the same).
+        self._takeovers_from = clock() + ttl + beat_seconds
         self._created: dict[str, float] = {}
         self._claimed: dict[int, str] = {}  # user id -> room, as told to the directory
         self._task: asyncio.Task | None = None
@@ -89,6 +96,7 @@ class Hosting:
             else:
                 if not self.directory_ok:
                     log.info("heartbeat works again")
+                    self._takeovers_from = self.clock() + self.ttl + self.beat_seconds
                 self.directory_ok = True
             await asyncio.sleep(self.beat_seconds)
 
@@ -126,7 +134,7 @@ class Hosting:
         loop = asyncio.get_running_loop()
         hosted = await loop.run_in_executor(None, self.hosts.open_servers)
         dead = [server for server in hosted if server not in live]
-        if dead:
+        if dead and self.clock() >= self._takeovers_from:
             rooms = await loop.run_in_executor(None, self.hosts.hosted_by, dead)
             random.shuffle(rooms)  # several live servers share the work
             for host in rooms:

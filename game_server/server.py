@@ -113,7 +113,7 @@ def build(config: Config, sockjs_settings: dict[str, Any] | None = None) -> Serv
         hub.hosting = Hosting(hub=hub, directory=directory,
                               hosts=RoomHosts(engine), move_log=move_log,
                               server_id=config.server_id, public_url=config.public_url,
-                              issue_token=issue)
+                              issue_token=issue, ttl=config.heartbeat_ttl)
     dev_login = None
     if config.dev:
         async def login(name: str) -> tuple[int, str]:

@@ -69,6 +69,7 @@ class Server:
         self.engine = make_engine(url)
         self.move_log = MoveLog(self.engine, server_id)
         self.directory = LocalDirectory(ttl=TTL, clock=clock, state=state)
+        self.clock = clock
 
         async def load_user(user_id: int) -> Player | None:
             return Player(user_id, USERS[user_id]) if user_id in USERS else None
@@ -80,7 +81,8 @@ class Server:
         self.hosting = Hosting(hub=self.hub, directory=self.directory,
                                hosts=RoomHosts(self.engine), move_log=self.move_log,
                                server_id=server_id, public_url=f"/g/{server_id}/sockjs",
-                               issue_token=lambda user_id: f"token-{user_id}")
+                               issue_token=lambda user_id: f"token-{user_id}", ttl=TTL,
+                               clock=clock)
         self.hub.hosting = self.hosting
 
     async def client(self, user: int) -> Client:
@@ -244,3 +246,30 @@ def _moves(server: Server, room: str) -> list[tuple[int, str]]:
     with server.engine.connect() as connection:
         return [tuple(row) for row in connection.execute(
             select(Move.seq, Move.kind).where(Move.room_id == room).order_by(Move.seq))]
+
+
+async def test_no_takeover_until_every_live_server_had_time_to_beat(tmp_path):
+    """A server that just started (or whose directory just came back, e.g. a restarted Redis
+    that forgot everyone) must not take over rooms whose servers are alive but have not
+    beaten yet."""
+    url = f"sqlite:///{tmp_path / 'game.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    UserStore(engine).add("Ann")
+    engine.dispose()
+    clock = Clock()
+    a = Server("game-1", url, LocalState(), clock)
+    b = Server("game-2", url, LocalState(), clock)  # a directory that knows nothing of game-1
+    try:
+        ann = await a.client(1)
+        room = (await ann.send(msg="create", game="hearts", name="Night"))["room"]
+        await a.hub.flush(5.0)
+        await b.hosting.beat()
+        assert RoomHosts(b.engine).host(room).server_id == "game-1"
+        clock.now += TTL + 2  # game-1 never shows up in game-2's directory: dead
+        await b.hosting.beat()
+        assert RoomHosts(b.engine).host(room).server_id == "game-2"
+    finally:
+        for server in (a, b):
+            await server.directory.close()
+            server.close()
