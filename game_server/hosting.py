@@ -56,10 +56,12 @@ class Hosting:
         self.ttl = ttl
         self.clock = clock
         self.draining = False
-        # No takeover before every live server had the time to beat: after this server
-        # starts, and after the directory comes back from an outage (a restarted Redis has
-        # forgotten everyone; the others are alive all the same).
-        self._takeovers_from = clock() + ttl + beat_seconds
+        # A server is dead for this one only once this one has not seen it alive for a whole
+        # TTL: not merely because the directory does not list it (a Redis that restarted
+        # empty lists nobody until each server beats again). Servers never seen count from
+        # this server's start, or from the directory's return after an outage.
+        self._seen: dict[str, float] = {}
+        self._watching_since = clock()
         self._created: dict[str, float] = {}
         self._claimed: dict[int, str] = {}  # user id -> room, as told to the directory
         self._task: asyncio.Task | None = None
@@ -93,10 +95,12 @@ class Hosting:
                 if self.directory_ok:
                     log.warning("heartbeat failed: %s", error)
                 self.directory_ok = False
+                # What was not observed cannot count against anyone.
+                self._watching_since = self.clock()
+                self._seen.clear()
             else:
                 if not self.directory_ok:
                     log.info("heartbeat works again")
-                    self._takeovers_from = self.clock() + self.ttl + self.beat_seconds
                 self.directory_ok = True
             await asyncio.sleep(self.beat_seconds)
 
@@ -121,6 +125,14 @@ class Hosting:
     async def beat(self) -> None:
         """One heartbeat: publish, keep the one-room rule's claims, take over dead servers'
         rooms and load the rooms handed to this server."""
+        loop = asyncio.get_running_loop()
+        # Rooms here that another server hosts now (this one was frozen or cut off while they
+        # were taken over): let them go first, so that this beat does not list them again.
+        local = [table.id for table in self.hub.lobby]
+        hosts = await loop.run_in_executor(None, self.hosts.hosts, local)
+        for room_id, host in hosts.items():
+            if host.server_id != self.server_id and self.hub.lobby.get(room_id) is not None:
+                self._let_go(room_id)
         await self.directory.beat(self.info(), self.summaries())
         await self._claim_seats()
         if self.draining:
@@ -131,10 +143,12 @@ class Hosting:
             self.on_drain_requested()
             return
         live = {server.id for server in await self.directory.servers()}
-        loop = asyncio.get_running_loop()
+        now = self.clock()
+        self._seen.update((server_id, now) for server_id in live)
         hosted = await loop.run_in_executor(None, self.hosts.open_servers)
-        dead = [server for server in hosted if server not in live]
-        if dead and self.clock() >= self._takeovers_from:
+        dead = [server for server in hosted if server not in live
+                and now - self._seen.get(server, self._watching_since) >= self.ttl]
+        if dead:
             rooms = await loop.run_in_executor(None, self.hosts.hosted_by, dead)
             random.shuffle(rooms)  # several live servers share the work
             for host in rooms:
@@ -144,13 +158,6 @@ class Hosting:
             for host in mine:
                 if self.hub.lobby.get(host.room_id) is None:
                     await self.adopt(host.room_id)
-        # Rooms here that another server hosts now (this one was frozen or cut off while they
-        # were taken over): let them go before anyone acts in them.
-        local = [table.id for table in self.hub.lobby]
-        hosts = await loop.run_in_executor(None, self.hosts.hosts, local)
-        for room_id, host in hosts.items():
-            if host.server_id != self.server_id:
-                await self.moved(room_id)
 
     async def _claim_seats(self) -> None:
         """Tell the directory who plays a running game here, so that no server lets them sit
@@ -285,10 +292,19 @@ class Hosting:
     async def moved(self, room_id: str) -> None:
         """Another server took this room over while this one could not tell (frozen, cut
         off): forget it and send its players to the new host."""
+        members = self._forget(room_id)
+        await self._send_on(room_id, members)
+
+    def _let_go(self, room_id: str) -> None:
+        """`moved`, with the players sent on in the background."""
+        members = self._forget(room_id)
+        self.hub.run(self._send_on(room_id, members), f"sending room {room_id}'s players on")
+
+    def _forget(self, room_id: str) -> list[Peer]:
         members = self.hub.evict(room_id)
         log.warning("room %s was taken over by another server; %d connection(s) redirected",
                     room_id, len(members))
-        await self._send_on(room_id, members)
+        return members
 
     async def _send_on(self, room_id: str, members: list[Peer], target: Any = None) -> None:
         """Redirect a room's former connections to its new host (`target`, or the host the
@@ -322,11 +338,15 @@ class Hosting:
         await self.directory.beat(self.info(), self.summaries())
         await self.hub.flush(max(0.0, deadline - time.monotonic()))
         loop = asyncio.get_running_loop()
-        for table in list(self.hub.lobby):
+        # The rooms go round the other live servers, least loaded first.
+        others = sorted((server for server in await self.directory.servers()
+                         if server.id != self.server_id and not server.draining),
+                        key=lambda server: (server.load, server.id))
+        for number, table in enumerate(list(self.hub.lobby)):
             if time.monotonic() > deadline:
                 log.warning("drain: time is up with %d room(s) left", len(self.hub.lobby))
                 break
-            target = await self.directory.place(None)
+            target = others[number % len(others)] if others else None
             to_server = target.id if target is not None else UNHOSTED
             epoch = self.move_log.epoch(table.id) or 1
             moved = await loop.run_in_executor(

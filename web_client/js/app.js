@@ -11,14 +11,23 @@
  *
  * Sign-in: with the server's --dev mode, a name posted to /dev/login gives a token; otherwise
  * the main site hands over a token in the URL fragment (#token=...), which is removed from the
- * address bar at once. Tokens live 10 minutes, so on each reconnection the dev client logs in
- * again by name, and a main-site token is reused until the server refuses it.
+ * address bar at once. Tokens live 10 minutes, and games last longer: the server hands out a
+ * fresh one in `welcome`, every 5 minutes in a `token` message and in each `redirect`, and the
+ * newest is kept in sessionStorage for the next `auth` (a reconnection, a reload). Should the
+ * server still refuse it, the dev client logs in again by name.
+ *
+ * Several game servers: a `join` or `create` may be answered with a `redirect` to the server
+ * that hosts the room (or a less loaded one). The connection follows it by itself
+ * (`Connection.requestFollowing`): it moves to that server, the app signs in there as after
+ * any reconnection, and `Connection.resume()` sends the request again. A `redirect` nobody
+ * asked for (the room moved: its server drained or lost it) is followed by joining the room
+ * there. Meanwhile the status says "Moving to the table…".
  */
 
 import { Connection, transportsFromQuery } from './connection.js';
 import {
-  gameInfo, renderGameOptions, renderRoomList, renderRules, renderSeatOptions, renderStatus,
-  renderTable, tableContext,
+  gameInfo, renderGameOptions, renderRoomList, renderRoomListNote, renderRules, renderSeatOptions,
+  renderStatus, renderTable, tableContext,
 } from './render.js';
 import { describeEvent } from './log.js';
 import { loadRenderer, rendererFor } from './renderers.js';
@@ -43,12 +52,13 @@ const model = {
   view: 'loading',
   user: null,
   rooms: [],
+  roomsPartial: false, // the last room_list holds this server's rooms only
   roomNames: {},
   state: null,
   leftRoom: null, // the room we left last: late changes from it are not drawn
   log: [],
   ui: {}, // the game renderer's own UI state (a suit picker, cards chosen), for this room
-  status: { state: 'idle', transport: null, retryIn: null },
+  status: { state: 'idle', transport: null, retryIn: null, moving: false },
 };
 
 let connection = null;
@@ -123,7 +133,8 @@ function setView(view) {
 
 function draw() {
   if (model.view === 'lobby') {
-    $('rooms').replaceChildren(renderRoomList(model.rooms, model.games));
+    $('rooms').replaceChildren(...[renderRoomListNote(model.roomsPartial),
+      renderRoomList(model.rooms, model.games)].filter(Boolean));
   } else if (model.view === 'table' && model.state) {
     drawTable();
   }
@@ -209,6 +220,16 @@ async function devLogin(name) {
   return session;
 }
 
+/**
+ * Keep the newest sign-in token the server gave (`welcome`, `token`, `redirect`) for the next
+ * `auth`, in place of the one from the URL fragment or the dev login.
+ */
+function keepToken(token) {
+  const session = load(SESSION_KEY);
+  if (!session || typeof token !== 'string' || !token) return;
+  save(SESSION_KEY, { ...session, token, at: Date.now() });
+}
+
 /** A token for the next `auth`: reused while fresh; in dev mode renewed by logging in again. */
 async function currentToken({ renew = false } = {}) {
   const session = load(SESSION_KEY);
@@ -292,6 +313,7 @@ function startConnection() {
       $('conn').replaceChildren(renderStatus(status));
     },
     onOpen: () => authenticate(),
+    onRedirect: (redirect) => keepToken(redirect.token),
     onClose: ({ reason, wasOpen }) => {
       if (wasOpen && reason && !/^(dropped|Normal closure|Go away!)$/i.test(reason)) {
         toast(`Connection closed: ${reason}`);
@@ -330,19 +352,49 @@ async function authenticate(retried = false) {
   setUser(welcome.user);
   if (Array.isArray(welcome.games) && welcome.games.length) setGames(welcome.games);
   conn.markHealthy();
+  // Moved here by a redirect: the request that was redirected is sent again (its caller
+  // waits for the reply), not a rejoin.
+  if (conn.resume()) return undefined;
   const room = load(ROOM_KEY);
   if (room && room.id) {
     try {
-      await conn.request({ msg: 'join', room: room.id, as: room.as || 'player' });
+      await conn.requestFollowing({ msg: 'join', room: room.id, as: room.as || 'player' });
       return undefined;
     } catch (err) {
-      if (err.code === 'offline') return undefined;
+      if (QUIET_ERRORS.has(err.code)) return undefined;
       forgetRoom();
       toast(`Could not return to the room: ${errorText(err)}`);
     }
   }
   if (model.view !== 'lobby') setView('lobby');
   return undefined;
+}
+
+/**
+ * Errors of a request that need no word to the player: the connection is lost (the request
+ * goes again after the reconnection), or was closed, or a newer redirect is being followed.
+ */
+const QUIET_ERRORS = new Set(['offline', 'closed', 'superseded']);
+
+/**
+ * A `redirect` nobody asked for: the room we are in moved to another server (ours is draining,
+ * or another took the room over). Join it there, as we were (player or spectator).
+ */
+function followMovedRoom(redirect) {
+  const conn = connection;
+  // With an `re` it answers a request that timed out: nobody waits for it any more.
+  if (!conn || redirect.re != null) return;
+  const stored = load(ROOM_KEY);
+  const room = redirect.room || (stored && stored.id);
+  const as = (stored && stored.id === room && stored.as) || 'player';
+  const join = room ? { msg: 'join', room, as } : null;
+  conn.follow(redirect, join).catch((err) => {
+    if (QUIET_ERRORS.has(err.code) || conn !== connection) return;
+    forgetRoom();
+    setView('lobby');
+    requestRooms();
+    toast(`Could not return to the room: ${errorText(err)}`);
+  });
 }
 
 function forgetRoom() {
@@ -375,9 +427,17 @@ async function handleMessage(msg) {
     case 'welcome':
       setUser(msg.user);
       if (Array.isArray(msg.games) && msg.games.length) setGames(msg.games);
+      keepToken(msg.token);
+      break;
+    case 'token':
+      keepToken(msg.token);
+      break;
+    case 'redirect':
+      followMovedRoom(msg);
       break;
     case 'room_list':
       model.rooms = msg.rooms || [];
+      model.roomsPartial = msg.partial === true;
       for (const room of model.rooms) model.roomNames[room.id] = room.name;
       if (model.view === 'lobby') draw();
       break;
@@ -450,12 +510,16 @@ function act(message) {
   return true;
 }
 
+/**
+ * Send a request and wait for its reply, following a redirect to another server (a `join` of a
+ * room hosted there, a `create` placed there). An error arrives as a toast; returns null then.
+ */
 async function ask(message) {
   if (!connection) return null;
   try {
-    return await connection.request(message);
+    return await connection.requestFollowing(message);
   } catch (err) {
-    toast(errorText(err));
+    if (err.code !== 'superseded' && err.code !== 'closed') toast(errorText(err));
     return null;
   }
 }

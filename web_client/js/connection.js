@@ -6,6 +6,14 @@
  *
  * It knows nothing about rooms or sign-in: after each (re)connection it calls `onOpen`, where the
  * app authenticates again and rejoins its room. Messages are JSON objects; see docs/protocol.md.
+ *
+ * When several game servers run, a request may be answered with a `redirect` (another server
+ * hosts the room, or is less loaded): `requestFollowing` follows it. The connection is
+ * re-pointed at the `url` of the redirect (`moveTo`), the app signs in there as after any
+ * reconnection (`onRedirect` hands it the redirect's token first), and once signed in it calls
+ * `resume()`, which sends the request again on the new socket. Later reconnections go to the
+ * new URL; when that server cannot be reached they go back to the home URL (the constructor's
+ * `url`), whose server knows where the room is now.
  */
 
 /** Every transport sockjs-client 1.6 offers, in its own order of preference. */
@@ -47,24 +55,65 @@ export function backoffDelay(attempt, { base = 500, max = 15000, random = Math.r
 /** After this many failed attempts in a row (or when the browser says so) we show "offline". */
 const OFFLINE_AFTER = 3;
 
+/**
+ * Failed attempts in a row at a server a redirect sent us to before reconnecting to the home
+ * URL instead: that server may be gone (crashed, drained), and the home URL reaches one that
+ * knows which server hosts the room now (it redirects us, or takes the room over).
+ */
+export const MOVED_ATTEMPTS = 2;
+
+/**
+ * A request carried over by redirects gives up after this many redirects (a loop guard) or this
+ * long (its server stays unreachable): it then fails with code `unavailable`. Long enough for
+ * the servers to notice that a crashed server is gone (its heartbeat expires after 5 s).
+ */
+export const MAX_REDIRECTS = 10;
+export const CARRY_TIMEOUT_MS = 30000;
+
+const JSONP_GUARD = Symbol('guarded jsonp callbacks');
+
+/**
+ * sockjs-client's jsonp-polling keeps its callbacks in `window._jp` and deletes one when its
+ * session is closed, but cannot cancel the script it already requested: when the server answers
+ * that poll later (a room list pushed to the old session after a move, a heartbeat), the script
+ * calls a function that is gone and the page gets an uncaught TypeError. Here such late answers
+ * find a function that does nothing. (sockjs-client only creates `_jp` when it is missing.)
+ */
+function guardJsonpCallbacks(global) {
+  if (!global || (global._jp && global._jp[JSONP_GUARD])) return;
+  const stale = () => {};
+  global._jp = new Proxy(global._jp || {}, {
+    get(target, key) {
+      if (key === JSONP_GUARD) return true;
+      if (key in target || typeof key !== 'string' || !/^a[0-9a-z]+$/.test(key)) return target[key];
+      return stale;
+    },
+  });
+}
+
 export class Connection {
   /**
    * @param {object} options
-   * @param {string} options.url SockJS endpoint, e.g. "/sockjs"
+   * @param {string} options.url SockJS endpoint, e.g. "/sockjs": the home URL
    * @param {string[]|null} options.transports restrict sockjs-client to these, or null
    * @param {(msg: object) => void} options.onMessage every message from the server
-   * @param {(status: object) => void} options.onStatus {state, transport, attempt, retryIn}
+   * @param {(status: object) => void} options.onStatus {state, transport, attempt, retryIn, moving}
    * @param {() => void} options.onOpen called after each successful (re)connection
    * @param {(info: object) => void} [options.onClose] {code, reason, wasOpen}
+   * @param {(redirect: object) => void} [options.onRedirect] a redirect is being followed:
+   *   keep its `token` for the `auth` on the new connection
    */
-  constructor({ url, transports, onMessage, onStatus, onOpen, onClose, SockJS, random }) {
+  constructor({ url, transports, onMessage, onStatus, onOpen, onClose, onRedirect, SockJS, random }) {
+    this.home = url;
     this.url = url;
     this.transports = transports;
     this.onMessage = onMessage;
     this.onStatus = onStatus || (() => {});
     this.onOpen = onOpen || (() => {});
     this.onClose = onClose || (() => {});
+    this.onRedirect = onRedirect || (() => {});
     this.SockJS = SockJS || window.SockJS;
+    if (!SockJS && typeof window !== 'undefined') guardJsonpCallbacks(window);
     this.random = random || Math.random;
     this.sock = null;
     this.attempt = 0;
@@ -72,7 +121,9 @@ export class Connection {
     this.pending = new Map();
     this.retryTimer = null;
     this.stopped = true;
-    this.status = { state: 'connecting', transport: null, attempt: 0, retryIn: null };
+    this.movedFailures = 0; // failed attempts in a row at this.url when it is not this.home
+    this.carried = null; // the request being carried to another server (see follow)
+    this.status = { state: 'connecting', transport: null, attempt: 0, retryIn: null, moving: false };
     this._onOnline = () => this._retryNow();
     this._onOffline = () => {
       if (this.status.state !== 'connected') this._setStatus({ state: 'offline' });
@@ -105,6 +156,7 @@ export class Connection {
     if (this.sock) this.sock.close(1000, 'bye');
     this.sock = null;
     this._failPending('closed');
+    this._dropCarried({ msg: 'error', code: 'closed', text: 'The connection was closed.' });
     this._setStatus({ state: 'idle', transport: null, retryIn: null });
   }
 
@@ -128,8 +180,9 @@ export class Connection {
 
   /**
    * Send a message and wait for the reply that carries its id as `re`. Resolves with the reply
-   * (which onMessage also sees); rejects with the server's `error` message (which onMessage then
-   * does not see), or with {code: "offline"} when not connected.
+   * (which onMessage also sees, unless it is a `redirect`: the caller follows it or not);
+   * rejects with the server's `error` message (which onMessage then does not see), or with
+   * {code: "offline"} when not connected.
    */
   request(msg, timeoutMs = 15000) {
     return new Promise((resolve, reject) => {
@@ -151,6 +204,123 @@ export class Connection {
     if (this.sock) this.sock.close(4000, 'dropped');
   }
 
+  /**
+   * Point the connection at another server's SockJS URL: the current socket is closed (with no
+   * reconnection to the old URL) and a new one opens at `url` at once, with the same transports.
+   * Later reconnections go there too (see MOVED_ATTEMPTS). Requests waiting for a reply on
+   * the old socket fail with code `offline`.
+   */
+  moveTo(url) {
+    this.url = url;
+    this.movedFailures = 0;
+    if (this.stopped) return;
+    const old = this.sock;
+    this.sock = null;
+    if (old) old.close(1000, 'moved');
+    this._failPending('offline');
+    this.attempt = 0;
+    this._setStatus({ state: 'connecting', transport: null, retryIn: null });
+    this._connect();
+  }
+
+  /**
+   * Send a request and wait for its final reply, following `redirect`s (see follow). Rejects
+   * like request().
+   */
+  async requestFollowing(msg) {
+    const reply = await this.request(msg);
+    return reply.msg === 'redirect' ? this.follow(reply, msg) : reply;
+  }
+
+  /**
+   * Follow a `redirect`: hand it to `onRedirect` (the app keeps its token), move to its `url`,
+   * and once the app has signed in there (it then calls resume()) send `msg` again. Resolves
+   * with the reply to `msg` on the server that serves it; `msg` null only moves (resolves with
+   * null once signed in there). Status `moving` is true meanwhile.
+   *
+   * Rejects with the server's error, with code `unavailable` after MAX_REDIRECTS redirects or
+   * CARRY_TIMEOUT_MS, or with code `superseded` when another redirect is followed before this
+   * one is done.
+   */
+  follow(redirect, msg = null) {
+    return new Promise((resolve, reject) => {
+      const carried = { msg, hops: MAX_REDIRECTS, resolve, reject, timer: null };
+      this._dropCarried({ msg: 'error', code: 'superseded', text: 'Moved on to another room.' });
+      carried.timer = setTimeout(() => {
+        if (this.carried !== carried) return;
+        this._dropCarried({ msg: 'error', code: 'unavailable',
+          text: 'Could not reach the server of this room; try again in a moment.' });
+      }, CARRY_TIMEOUT_MS);
+      this._carry(carried, redirect);
+    });
+  }
+
+  /**
+   * The app has signed in on a new socket (after `auth`). If a request is being carried to
+   * this server by a redirect, send it again now and return true: the app must then not
+   * rejoin on its own, the carried request does. Returns false when there is none (or the
+   * redirect carried no request: the move is then done).
+   */
+  resume() {
+    const carried = this.carried;
+    if (!carried) return false;
+    if (!carried.msg) {
+      this._settle(carried);
+      carried.resolve(null);
+      return false;
+    }
+    this.request(carried.msg).then((reply) => {
+      if (this.carried !== carried) return;
+      if (reply.msg === 'redirect') {
+        this._carry(carried, reply);
+        return;
+      }
+      this._settle(carried);
+      carried.resolve(reply);
+    }, (error) => {
+      if (this.carried !== carried) return;
+      // The socket was lost before the reply: the request goes again after the next sign-in.
+      if (error.code === 'offline') return;
+      this._settle(carried);
+      carried.reject(error);
+    });
+    return true;
+  }
+
+  /** True while a request is being carried to another server by a redirect. */
+  get moving() {
+    return this.carried != null;
+  }
+
+  _carry(carried, redirect) {
+    if (carried.hops <= 0) {
+      this._settle(carried);
+      carried.reject({ msg: 'error', code: 'unavailable',
+        text: 'The room keeps moving between servers; try again in a moment.' });
+      return;
+    }
+    carried.hops -= 1;
+    this.carried = carried;
+    this.onRedirect(redirect);
+    this._setStatus({ moving: true });
+    this.moveTo(redirect.url);
+  }
+
+  _settle(carried) {
+    clearTimeout(carried.timer);
+    if (this.carried === carried) {
+      this.carried = null;
+      this._setStatus({ moving: false });
+    }
+  }
+
+  _dropCarried(error) {
+    const carried = this.carried;
+    if (!carried) return;
+    this._settle(carried);
+    carried.reject(error);
+  }
+
   _connect() {
     clearTimeout(this.retryTimer);
     this.retryTimer = null;
@@ -159,6 +329,7 @@ export class Connection {
     try {
       sock = new this.SockJS(this.url, null, options);
     } catch (err) {
+      this._closedAt(false);
       this._scheduleRetry();
       return;
     }
@@ -189,6 +360,8 @@ export class Connection {
           return;
         }
         waiter.resolve(msg);
+        // Likewise its redirects: requestFollowing() follows them, and only them.
+        if (msg.msg === 'redirect') return;
       }
       this.onMessage(msg);
     };
@@ -197,8 +370,23 @@ export class Connection {
       this.sock = null;
       this._failPending('offline');
       this.onClose({ code: event.code, reason: event.reason, wasOpen });
+      this._closedAt(wasOpen);
       if (!this.stopped) this._scheduleRetry();
     };
+  }
+
+  /**
+   * A socket closed (or could not be made): after MOVED_ATTEMPTS failed attempts in a row at
+   * a server a redirect sent us to, the next attempts go to the home URL.
+   */
+  _closedAt(wasOpen) {
+    if (this.url === this.home) return;
+    this.movedFailures = wasOpen ? 0 : this.movedFailures + 1;
+    if (this.movedFailures >= MOVED_ATTEMPTS) {
+      // That server seems gone: the home URL reaches one that knows where the room is now.
+      this.url = this.home;
+      this.movedFailures = 0;
+    }
   }
 
   _scheduleRetry() {

@@ -38,9 +38,24 @@ const CONNECTION_LABELS = {
 };
 const CONNECTION_ICONS = { idle: '○', connecting: '◌', connected: '●', reconnecting: '↻', offline: '✕' };
 
-/** The always-visible connection indicator: state in words and icon, plus the transport. */
+/**
+ * The always-visible connection indicator: state in words and icon, plus the transport. While a
+ * redirect is followed (`status.moving`) it says "Moving to the table…" instead.
+ */
 export function renderStatus(status) {
   const state = status.state;
+  if (status.moving) {
+    return h('span', {
+      class: ['conn', 'conn-moving'],
+      'data-testid': 'conn-status',
+      'data-state': state,
+      'data-moving': 'true',
+      'data-transport': '',
+      title: 'Connecting to the game server that hosts the room',
+    },
+    h('span', { class: 'conn-icon', 'aria-hidden': 'true' }, '➜'),
+    h('span', { class: 'conn-label' }, 'Moving to the table…'));
+  }
   let detail = null;
   if (state === 'connected' && status.transport) {
     detail = h('span', { class: 'conn-transport', 'data-testid': 'conn-transport' }, status.transport);
@@ -63,6 +78,16 @@ export function renderStatus(status) {
 // Lobby
 
 /** The lobby's room list, from the last `room_list` message; `games` is the catalogue. */
+/**
+ * A note above the room list when the last `room_list` was `partial` (the other game servers
+ * could not be reached), else null.
+ */
+export function renderRoomListNote(partial) {
+  if (!partial) return null;
+  return h('p', { class: 'rooms-note', 'data-testid': 'rooms-partial', role: 'note' },
+    h('span', { 'aria-hidden': 'true' }, 'ⓘ '), "Showing this server's rooms only");
+}
+
 export function renderRoomList(rooms, games = []) {
   if (!rooms || rooms.length === 0) {
     return h('p', { class: 'empty', 'data-testid': 'no-rooms' }, 'No rooms yet. Create one!');
