@@ -273,3 +273,41 @@ async def test_no_takeover_until_every_live_server_had_time_to_beat(tmp_path):
         for server in (a, b):
             await server.directory.close()
             server.close()
+
+
+async def test_a_user_playing_on_one_server_cannot_sit_down_on_another(servers):
+    a, b, _ = servers
+    ann = await a.client(1)
+    room = (await ann.send(msg="create", game="crazy_eights", name="Duel", seats=2))["room"]
+    await ann.send(msg="add_bot")
+    await settle(a, b)  # the game runs: game-1's heartbeat claims Ann's seat
+    bob = await b.client(2)
+    other = (await bob.send(msg="create", game="hearts", name="Bob's"))["room"]
+    ann_on_b = await b.client(1)
+    for request in ({"msg": "create", "game": "hearts", "name": "Second"},
+                    {"msg": "join", "room": other}):
+        reply = await ann_on_b.send(**request)
+        assert reply["msg"] == "error" and reply["code"] == "already_in_room", reply
+        assert room in reply["text"]
+    # Her own room is fine: the join is sent to its server.
+    reply = await ann_on_b.send(msg="join", room=room)
+    assert reply["msg"] == "redirect" and reply["server"] == "game-1"
+
+
+async def test_every_connection_gets_a_fresh_token_in_welcome_and_then_regularly(
+        servers, monkeypatch):
+    from game_server.protocol import hub as hub_module
+    monkeypatch.setattr(hub_module, "TOKEN_REFRESH_SECONDS", 0.05)
+    a, _, _ = servers
+    ann = await a.client(1)
+    assert ann.last("welcome")["token"] == "token-1"
+    for _ in range(100):
+        if len([m for m in ann.received if m["msg"] == "token"]) >= 2:
+            break
+        await asyncio.sleep(0.02)
+    tokens = [m for m in ann.received if m["msg"] == "token"]
+    assert len(tokens) >= 2 and all(m == {"msg": "token", "token": "token-1"} for m in tokens)
+    ann.peer.disconnected()
+    count = len(ann.received)
+    await asyncio.sleep(0.2)
+    assert len(ann.received) == count  # no token for a closed connection
