@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 #: Seconds between two heartbeats (the directory's TTL is several of these).
 BEAT_SECONDS = 1.0
+#: A seat claim (the one-room rule; it lives an hour in the directory) is renewed this often.
+CLAIM_REFRESH = 360.0
 
 
 class Hosting:
@@ -63,7 +65,8 @@ class Hosting:
         self._seen: dict[str, float] = {}
         self._watching_since = clock()
         self._created: dict[str, float] = {}
-        self._claimed: dict[int, str] = {}  # user id -> room, as told to the directory
+        # user id -> (room, when), as told to the directory
+        self._claimed: dict[int, tuple[str, float]] = {}
         self._task: asyncio.Task | None = None
         self._adopting: dict[str, asyncio.Future] = {}
         self.directory_ok = True
@@ -98,6 +101,7 @@ class Hosting:
                 # What was not observed cannot count against anyone.
                 self._watching_since = self.clock()
                 self._seen.clear()
+                self._claimed.clear()  # claim again: the directory may have lost them
             else:
                 if not self.directory_ok:
                     log.info("heartbeat works again")
@@ -168,12 +172,19 @@ class Hosting:
                 for seat in table.seats:
                     if seat is not None and seat.player is not None and seat.human:
                         playing[seat.player.id] = table.id
+        # Only what changed goes to Redis, and a standing claim again once it is older than a
+        # tenth of its hour-long TTL: one call per player per beat measured as the heartbeat's
+        # largest cost (docs/scaling.md).
+        now = self.clock()
         for user_id, room_id in playing.items():
-            await self.directory.claim_seat(user_id, room_id)
-        for user_id, room_id in list(self._claimed.items()):
+            claimed = self._claimed.get(user_id)
+            if claimed is None or claimed[0] != room_id or now - claimed[1] > CLAIM_REFRESH:
+                await self.directory.claim_seat(user_id, room_id)
+                self._claimed[user_id] = (room_id, now)
+        for user_id, (room_id, _) in list(self._claimed.items()):
             if playing.get(user_id) != room_id:
                 await self.directory.release_seat(user_id, room_id)
-        self._claimed = playing
+                del self._claimed[user_id]
 
     # --- taking rooms over -----------------------------------------------------------------
 
