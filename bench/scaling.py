@@ -1,6 +1,6 @@
 """What one move and one sign-in cost in the many-servers design, measured on a real topology.
 
-    .venv/bin/python -m bench.scaling --servers 3 --tables 200 --seconds 60 --runs 3
+    .venv/bin/python -m bench.scaling --servers 3 --tables 200 --seconds 60 --pace 0.5,1,2 --runs 3
 
 Each run starts everything itself on 127.0.0.1 (free ports) and stops it at the end:
 
@@ -9,9 +9,12 @@ Each run starts everything itself on 127.0.0.1 (free ports) and stops it at the 
   trust auth), migrated with `game-server migrate`, dropped at the end;
 - `--servers` processes of `game-server serve --dev` with GAME_SERVER_ID game-1.., their own
   GAME_PORT and GAME_PUBLIC_URL=http://127.0.0.1:<port>/sockjs, one GAME_TOKEN_KEYS from
-  `game-server keygen`, GAME_REDIS_URL, GAME_BOT_DELAY=--bot-delay, metrics on (the default).
+  `game-server keygen`, GAME_REDIS_URL, GAME_HEARTBEAT_TTL=--ttl, GAME_BOT_DELAY=--bot-delay,
+  metrics on (the default).
 
-Then, in order (every phase is bounded in time and count):
+`--runs` rounds; each round makes one run per value of `--pace`, in the order given, so that
+paces are measured side by side (alternating) on a machine whose load changes. In every run,
+in order (every phase is bounded in time and count):
 
 1. **idle** (`--idle-seconds`): no client. Redis commands and bytes, PostgreSQL transactions
    and each server's CPU: the heartbeat of a server with no rooms.
@@ -20,35 +23,44 @@ Then, in order (every phase is bounded in time and count):
    `i mod servers` and `create`s (following `redirect`, `GameClient.follow`); the others sign
    in on other servers and `join` (following `redirect`). The last seat taken starts the game.
 3. **paused** (`--idle-seconds`): every room seated, in a game, and nobody moves: the heartbeat
-   with rooms and players (room summaries, seat claims, the database's host queries).
-4. **play** (`--seconds`): each room moves once every `--pace` seconds (the scripted player
-   whose turn it is; `game_server.client.choose` picks the move; the owner sends `start` after
-   a game ends), rooms spread evenly over one pace. Measured over the window: Redis commands
-   and bytes (`INFO commandstats`, `total_net_input_bytes`/`total_net_output_bytes`), Redis
-   CPU, PostgreSQL (`pg_stat_database` of the database, `pg_stat_user_tables`, the size of
-   `moves`, WAL bytes), each server's utime+stime (`/proc/<pid>/stat`), and the servers'
-   own counters (`/metrics`: changes, state messages, commits). Per move and per state, the
-   paused phase's rate times the window's length is subtracted (the heartbeat's share).
+   with rooms and players (room summaries, seat claims, the database's host queries). Then
+   6 s of sampling each server's `server:` key's PTTL: the longest gap between two beats.
+4. **play** (`--seconds`, then `--settle`): each room moves once every `--pace` seconds (the
+   scripted player whose turn it is; `game_server.client.choose` picks the move; the owner
+   sends `start` after a game ends), rooms spread evenly over one pace. Measured over the
+   window: Redis commands and bytes (`INFO commandstats`, `total_net_input_bytes`/
+   `total_net_output_bytes`, less this probe's own), Redis CPU (`used_cpu_sys+user`),
+   PostgreSQL (`pg_stat_database` of the database, `pg_stat_user_tables`, table sizes, WAL
+   position, CPU of the database's backends), each server's utime+stime (`/proc/<pid>/stat`)
+   and the servers' own counters (`/metrics`: changes, state messages, commits); `state`
+   messages received by the clients. Per change and per state, the paused phase's rate times
+   the window's length is subtracted (the heartbeat's share).
 5. **sign-in** (`--signins`, `--signin-concurrency` at a time): fresh users (made beforehand
    with /dev/login) connect to the servers in turn, send `auth` and wait for `welcome` and
    `room_list`, then close. Time per sign-in, and per sign-in (net of the paused rate) server
    CPU, Redis commands and bytes, PostgreSQL transactions.
-6. **replay**: one room per game (`--replay-games`), a scripted player and three bots at
-   --bot-delay, played until the game (Crazy Eights) or the match (Hearts) is over, within
-   `--replay-timeout`; then its move log is loaded (`MoveLog.load_room`) and replayed
-   (`Table.replay`) here, `--replay-repeat` times: the cost of restoring one room.
-7. **takeover**: SIGKILL of the last server; the time until every room it hosted has a new
-   host in the database and is served (its `room:` key names a live server).
-8. **at production size** (`--synthetic-rooms`, `--synthetic-servers`, `--synthetic-closed`),
-   after the game servers are gone: in Redis (another key prefix), one heartbeat of a server
-   with `synthetic-rooms / synthetic-servers` rooms, `room_list()` over every fake server's
-   rooms, and sequential `claim_seat` calls; in PostgreSQL, that many `rooms` rows (plus
-   closed ones) and the heartbeat's three host queries (`RoomHosts.open_servers`,
-   `hosted_by`, `hosts`).
+6. **replay** (first pace of each round): one room per game (`--replay-games`), a scripted
+   player and three bots at --bot-delay, played until the game (Crazy Eights) or the match
+   (Hearts) is over, within `--replay-timeout`; then its move log is loaded
+   (`MoveLog.load_room`) and replayed (`Table.replay`) here, `--replay-repeat` times.
+7. **takeover**: SIGKILL of the last server; the time until its heartbeat key expires, until
+   every room it hosted has a new host in the database, and until each is served (its `room:`
+   key names a live server).
+8. **at production size** (first pace of each round; `--synthetic-rooms`,
+   `--synthetic-servers`, `--synthetic-closed`), after the game servers are gone: in Redis
+   (another key prefix), one heartbeat of a server with `synthetic-rooms / synthetic-servers`
+   rooms, sequential and pipelined `claim_seat` calls, and `room_list()` over every fake
+   server's rooms; in PostgreSQL, that many `rooms` rows (plus closed ones) and the heartbeat's
+   three host queries (`RoomHosts.open_servers`, `hosted_by`, `hosts`).
 
-Results: JSON on stdout and in `--out` (default `bench/results/scaling-<tables>x<servers>.json`),
-every run in full and the median of every figure over the runs. All processes share this
-machine's cores with the load generator (this process): nothing is pinned.
+PostgreSQL reports an idle backend's statistics up to 10 s late, hence `--settle` (11 s) after
+the setup and inside the play and sign-in windows.
+
+Results: JSON on stdout and in `--out` (default `bench/results/scaling-<tables>x<servers>.json`):
+every run in full (with the commit and a hash of game_server/ as the run started it), the
+median of every figure per pace, and `fit`: over all runs, the servers' CPU above the paused
+rate as a cost per change plus a cost per move-log commit (least squares). All processes
+share this machine's cores with the load generator (this process): nothing is pinned.
 """
 
 from __future__ import annotations
@@ -665,11 +677,26 @@ async def make_tokens(top: Topology, names: list[str], concurrency: int) -> list
 
 # --- one run -------------------------------------------------------------------------------------
 
-async def run_once(args: argparse.Namespace, number: int) -> dict[str, Any]:
+def tree_fingerprint() -> str:
+    """A hash of the server's source as this run starts it (the work tree is shared: a change
+    made during a series of runs shows up here)."""
+    import hashlib
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "game_server").rglob("*.py")):
+        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+async def run_once(args: argparse.Namespace, number: int, pace: float,
+                   extras: bool = True) -> dict[str, Any]:
+    """One run on a fresh topology. `extras`: also the replay and production-size phases."""
     workdir = Path(tempfile.mkdtemp(prefix="scaling-"))
     top = Topology(args, workdir)
     counts = Counts()
-    result: dict[str, Any] = {"run": number, "loadavg_start": loadavg()}
+    result: dict[str, Any] = {"run": number, "pace": pace, "commit": source_commit(),
+                              "tree": tree_fingerprint(), "started": time.time(),
+                              "loadavg_start": loadavg()}
     players: list[Player] = []
     try:
         log(f"run {number}: starting redis, database {top.db_name}, {args.servers} servers")
@@ -721,13 +748,13 @@ async def run_once(args: argparse.Namespace, number: int) -> dict[str, Any]:
         result["beat_gap"] = await sample_beat_gaps(args, top)
 
         # 4. play
-        log(f"play {args.seconds:.0f} s at one move per room every {args.pace} s")
+        log(f"play {args.seconds:.0f} s at one move per room every {pace} s")
         loop = asyncio.get_running_loop()
         before = top.snapshot(counts)
         start = loop.time() + 0.05
         end = start + args.seconds
         drivers = [asyncio.ensure_future(
-            drive(room, start + args.pace * index / len(rooms), end, args.pace, counts))
+            drive(room, start + pace * index / len(rooms), end, pace, counts))
             for index, room in enumerate(rooms)]
         await asyncio.wait_for(asyncio.gather(*drivers, return_exceptions=True),
                                args.seconds + 60)
@@ -774,7 +801,7 @@ async def run_once(args: argparse.Namespace, number: int) -> dict[str, Any]:
         signin = window(before, top.snapshot(counts))
 
         # 6. replay of rooms whose game is over
-        replay = await measure_replays(args, top, counts, number)
+        replay = await measure_replays(args, top, counts, number) if extras else {}
 
         # 7. takeover
         takeover = await measure_takeover(args, top)
@@ -785,7 +812,8 @@ async def run_once(args: argparse.Namespace, number: int) -> dict[str, Any]:
             process.kill()
 
         # 8. at production size
-        synthetic = await measure_synthetic(args, top) if args.synthetic_rooms else {}
+        synthetic = (await measure_synthetic(args, top)
+                     if args.synthetic_rooms and extras else {})
 
         result.update(derive(args, idle, idle_rates, paused, paused_rates, play, signin,
                              times, list_bytes, failures, counts))
@@ -805,6 +833,11 @@ async def run_once(args: argparse.Namespace, number: int) -> dict[str, Any]:
                        if " ERROR " in line or line.startswith("Traceback")]
         result["server_error_lines"] = len(errors)
         result["server_error_samples"] = errors[:5]
+        if args.logs:
+            keep = Path(args.logs) / f"run{number}"
+            keep.mkdir(parents=True, exist_ok=True)
+            for log_file in workdir.glob("*.log"):
+                shutil.copy(log_file, keep / log_file.name)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -997,12 +1030,15 @@ async def measure_takeover(args, top: Topology) -> dict[str, Any]:
     if not room_ids:
         return {"rooms": 0}
     log(f"takeover: SIGKILL {victim} with {len(room_ids)} rooms")
+    log(f"takeover: SIGKILL sent at {time.time():.3f}")
     top.servers[victim].popen.send_signal(signal.SIGKILL)
     top.servers[victim].popen.wait(10)
     t0 = time.monotonic()
-    first_moved = all_moved = all_served = None
+    first_moved = all_moved = all_served = key_gone = None
     live = [sid for sid in top.servers if sid != victim]
     while time.monotonic() - t0 < args.takeover_timeout:
+        if key_gone is None and not top.redis_client.exists(f"game:server:{victim}"):
+            key_gone = time.monotonic() - t0
         with top.db.connect() as connection:
             left = connection.execute(text(
                 "SELECT count(*) FROM rooms WHERE id = ANY(:ids) AND server_id = :s"),
@@ -1019,6 +1055,7 @@ async def measure_takeover(args, top: Topology) -> dict[str, Any]:
                 break
         await asyncio.sleep(0.05)
     return {"victim": victim, "rooms": len(room_ids), "ttl": args.ttl,
+            "heartbeat_expired_s": key_gone,
             "first_room_moved_s": first_moved, "all_moved_s": all_moved,
             "all_served_s": all_served,
             "per_room_ms": ((all_moved - first_moved) * 1000 * len(live) / len(room_ids)
@@ -1175,17 +1212,52 @@ def medians(runs: list[dict[str, Any]]) -> Any:
     return first
 
 
+def fit(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Least squares over every run's play window: the servers' CPU above the paused rate (and
+    PostgreSQL's backends' CPU) as a cost per change plus a cost per move-log commit. Two
+    paces give different ratios of commits to changes, which is what separates the two."""
+    points = []
+    for run in runs:
+        play, paused = run["raw"]["play"], run["raw"]["paused"]
+        changes = play["metrics"].get("game_room_changes_total", 0.0)
+        commits = play["metrics"].get("game_commits_total", 0.0)
+        server = play["server_cpu_total"] - (paused["server_cpu_total"] / paused["seconds"]
+                                             * play["seconds"])
+        backend = play["pg_backend_cpu"] - (paused["pg_backend_cpu"] / paused["seconds"]
+                                            * play["seconds"])
+        points.append((changes, commits, server, backend))
+    out: dict[str, Any] = {"runs": len(points)}
+    sxx = sum(c * c for c, _, _, _ in points)
+    sxy = sum(c * k for c, k, _, _ in points)
+    syy = sum(k * k for _, k, _, _ in points)
+    det = sxx * syy - sxy * sxy
+    for name, column in (("server", 2), ("pg_backends", 3)):
+        bx = sum(point[0] * point[column] for point in points)
+        by = sum(point[1] * point[column] for point in points)
+        if det <= 0 or len(points) < 3:
+            continue
+        per_change = (bx * syy - by * sxy) / det
+        per_commit = (sxx * by - sxy * bx) / det
+        residual = [point[column] - per_change * point[0] - per_commit * point[1]
+                    for point in points]
+        out[name] = {"us_per_change": per_change * 1e6, "ms_per_commit": per_commit * 1e3,
+                     "residual_cpu_seconds": residual}
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.scaling", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--servers", type=int, default=3)
     parser.add_argument("--tables", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=60.0, help="length of the play window")
-    parser.add_argument("--pace", type=float, default=2.0,
-                        help="seconds between two moves of one room (human pace: 2)")
+    parser.add_argument("--pace", default="2.0",
+                        help="seconds between two moves of one room (human pace: 2); a "
+                             "comma-separated list alternates them run by run in each round")
     parser.add_argument("--humans", type=int, default=4, choices=range(1, 5),
                         help="scripted players per four-seat room (the rest are bots)")
-    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=1,
+                        help="rounds; each round runs every --pace once, in order")
     parser.add_argument("--idle-seconds", type=float, default=15.0)
     parser.add_argument("--settle", type=float, default=11.0,
                         help="seconds waited after setup and inside the play and sign-in windows "
@@ -1206,13 +1278,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432",
                         help="the PostgreSQL server (trust auth; a database is made and dropped)")
     parser.add_argument("--out", default=None)
+    parser.add_argument("--logs", default=None,
+                        help="copy the servers' and Redis' logs of each run into this folder")
     args = parser.parse_args(argv)
     if args.servers < 1 or args.tables < 1 or args.runs < 1:
         parser.error("--servers, --tables and --runs must be at least 1")
 
+    paces = [float(value) for value in str(args.pace).split(",") if value.strip()]
     runs = []
-    for number in range(1, args.runs + 1):
-        runs.append(asyncio.run(run_once(args, number)))
+    number = 0
+    for _ in range(args.runs):
+        for index, pace in enumerate(paces):
+            number += 1
+            runs.append(asyncio.run(run_once(args, number, pace, extras=index == 0)))
+    by_pace = {}
+    for pace in paces:
+        mine = [run for run in runs if run["pace"] == pace]
+        by_pace[f"{pace:g}"] = medians(mine)
     result = {
         "command": "python -m bench.scaling " + " ".join(argv if argv is not None
                                                          else sys.argv[1:]),
@@ -1220,15 +1302,16 @@ def main(argv: list[str] | None = None) -> int:
         "cores": os.cpu_count(),
         "python": sys.version.split()[0],
         "args": vars(args),
-        "median": medians(runs),
+        "median": by_pace[f"{paces[0]:g}"] if len(paces) == 1 else by_pace,
+        "extras_median": medians([run for run in runs if run.get("replay") or run.get("synthetic")]
+                                 or runs),
+        "fit": fit(runs),
         "runs": runs,
     }
     out = Path(args.out) if args.out else RESULTS / f"scaling-{args.tables}x{args.servers}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(rnd(result), indent=1, sort_keys=False) + "\n")
-    summary = {key: value for key, value in rnd(result["median"]).items()
-               if key not in ("paused_per_s",)}
-    print(json.dumps(summary, indent=1))
+    print(json.dumps(rnd({"median": result["median"], "fit": result["fit"]}), indent=1))
     log(f"written to {out}")
     return 0
 
