@@ -13,11 +13,18 @@ Both implementations pass the same test suite (``tests/directory``).
 
 Heartbeat and expiry
     Every server calls :meth:`Directory.beat` about once a second with its :class:`ServerInfo`
-    and the summaries of the rooms it hosts. All of it is written with the same TTL
-    (``ttl``, default 5 s, i.e. about five missed beats), so a server that dies takes its rooms
-    out of the lobby with it, with nobody having to clean up. A beat rewrites the whole state of
-    that server, so a Redis that lost its data (restart without persistence) is complete again
-    one beat later.
+    and the summaries of the rooms it hosts. The server's entry is written with the TTL
+    (``ttl``, default 5 s, i.e. about five missed beats), and its existence is what "live"
+    means: readers ignore the rooms of a server whose entry expired, so a server that dies
+    takes its rooms out of the lobby with it, with nobody having to clean up.
+
+    A beat costs the same however many rooms the server hosts (docs/scaling.md measured the
+    per-room cost as the heartbeat's largest): only the first ``ROOM_LIST_LIMIT`` summaries in
+    lobby order are published (a merged room list never needs more of any one server), and
+    only when they changed; a room's ``room:`` key is written when the room arrives and then
+    every ``full_refresh`` seconds, with a TTL of several of those. A beat that finds its own
+    entry gone (a Redis that lost its data, or this server was silent past the TTL) rewrites
+    everything at once, so Redis is complete again one beat later.
 
 Seats
     :meth:`Directory.claim_seat` records ``user -> room`` so that a user plays at one table at a
@@ -39,8 +46,10 @@ Redis keys (``P`` is the constructor's ``prefix``, default ``"game:"``)
 
 - ``P server:<server id>`` (string, PX ``ttl``): the :class:`ServerInfo` as JSON. Its
   existence is what "live" means.
-- ``P rooms:<server id>`` (string, PX ``ttl``): that server's room summaries, a JSON array.
-- ``P room:<room id>`` (string, PX ``ttl``): the id of the server hosting the room.
+- ``P rooms:<server id>`` (string, PX ``4 full_refresh``): that server's first
+  ``ROOM_LIST_LIMIT`` room summaries in lobby order, a JSON array.
+- ``P room:<room id>`` (string, PX ``4 full_refresh``): the id of the server hosting the room
+  (trusted only while that server is live).
 - ``P servers`` (sorted set, no TTL): server ids scored by the time of their last beat (in
   ms, Redis' own clock, so the servers' clocks do not matter); the index that ``servers()``
   and ``room_list()`` enumerate (no SCAN). Members silent for ``max(60 s, 12 ttl)`` are pruned
@@ -50,8 +59,8 @@ Redis keys (``P`` is the constructor's ``prefix``, default ``"game:"``)
   id, or empty) is informative only.
 
 Liveness is decided by ``server:<id>`` alone (Redis' own expiry); the index only says which
-keys to look at. ``server:``, ``rooms:`` and every ``room:`` key of a server are written in one
-MULTI/EXEC with the same PX, so readers never see a server without its rooms. A room that
+keys to look at. A beat's writes (``server:``, ``rooms:`` when it changed, the new ``room:``
+keys) go in one MULTI/EXEC, so readers never see a server without its rooms. A room that
 leaves a server's beat has its ``room:`` key deleted only if it still names that server (a
 compare-and-delete script), so a room handed over to another server is not unmapped. Seats are
 claimed and released by Lua scripts on their one key, so two servers claiming the same user at
@@ -118,6 +127,8 @@ DEFAULT_PREFIX = "game:"
 ROOM_LIST_LIMIT = 100
 #: Lobby order: joinable rooms first, then watchable, then over. Unknown statuses go last.
 STATUS_ORDER = {"waiting": 0, "playing": 1, "finished": 2}
+#: Seconds between two beats that rewrite every ``room:`` key of a server.
+DEFAULT_FULL_REFRESH = 30.0
 
 #: Redis socket timeouts (seconds): a call on an unreachable Redis fails instead of hanging.
 DEFAULT_CONNECT_TIMEOUT = 0.5
@@ -284,9 +295,18 @@ def merge_room_lists(per_server: Iterable[tuple[str, Sequence[dict[str, Any]]]],
     """
     rooms = [{**room, "server": server_id}
              for server_id, summaries in per_server for room in summaries]
-    rooms.sort(key=lambda room: (STATUS_ORDER.get(room.get("status"), len(STATUS_ORDER)),
-                                 -float(room.get("created") or 0.0)))
-    return rooms[:max(limit, 0)]
+    return lobby_first(rooms, limit)
+
+
+def lobby_first(rooms: Iterable[dict[str, Any]], limit: int = ROOM_LIST_LIMIT
+                ) -> list[dict[str, Any]]:
+    """The first `limit` of `rooms` in lobby order: waiting, playing, finished; newest first.
+    The order is total, so the first `limit` of each server's rooms hold the first `limit` of
+    all of them: a server publishes no more than that."""
+    ordered = sorted(rooms, key=lambda room: (
+        STATUS_ORDER.get(room.get("status"), len(STATUS_ORDER)),
+        -float(room.get("created") or 0.0)))
+    return ordered[:max(limit, 0)]
 
 
 def choose_server(servers: Iterable[ServerInfo], prefer: str) -> ServerInfo | None:
@@ -369,8 +389,8 @@ class LocalDirectory:
         now = self._clock()
         state.sweep(now)
         expires = now + self._ttl
-        summaries = [dict(room) for room in rooms]
-        room_ids = {room["id"] for room in summaries}
+        summaries = [dict(room) for room in lobby_first(rooms)]
+        room_ids = {room["id"] for room in rooms}
         state.servers[info.id] = (info, expires)
         state.rooms[info.id] = (summaries, expires)
         for room_id in room_ids:
@@ -510,9 +530,15 @@ class RedisDirectory:
                  prefix: str = DEFAULT_PREFIX, ttl: float = DEFAULT_TTL,
                  seat_ttl: float = DEFAULT_SEAT_TTL,
                  connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
-                 timeout: float = DEFAULT_TIMEOUT) -> None:
+                 timeout: float = DEFAULT_TIMEOUT,
+                 full_refresh: float = DEFAULT_FULL_REFRESH) -> None:
         self._prefix = prefix
         self._ttl_ms = max(1, round(ttl * 1000))
+        self._full_refresh = full_refresh
+        # `rooms:` and `room:` keys outlive several full refreshes; readers trust them only
+        # while the server's own entry is alive.
+        self._keep_ms = max(self._ttl_ms, round(4 * full_refresh * 1000))
+        self._refreshed_at: float | None = None
         self._seat_ttl_ms = max(1, round(seat_ttl * 1000))
         self._prune_ms = round(max(_PRUNE_AFTER, 12 * ttl) * 1000)
         self._timeout = timeout
@@ -584,21 +610,23 @@ class RedisDirectory:
 
     async def beat(self, info: ServerInfo, rooms: list[dict[str, Any]]) -> None:
         with self._guard():
-            summaries = [dict(room) for room in rooms]
-            room_ids = {room["id"] for room in summaries}
-            gone = self._hosted - room_ids
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.set(self._server_key(info.id), info.to_json(), px=self._ttl_ms)
-                pipe.set(self._rooms_key(info.id), json.dumps(summaries, separators=(",", ":")),
-                         px=self._ttl_ms)
-                for room_id in room_ids:
-                    pipe.set(self._room_key(room_id), info.id, px=self._ttl_ms)
-                # EVAL, not EVALSHA: short scripts, and no NOSCRIPT inside MULTI after a
-                # Redis restart.
-                for room_id in gone:
-                    pipe.eval(_DELETE_IF, 1, self._room_key(room_id), info.id)
-                pipe.eval(_INDEX, 1, self._index_key, info.id, self._prune_ms)
-                results = await pipe.execute()
+            summaries = [dict(room) for room in lobby_first(rooms)]
+            room_ids = {room["id"] for room in rooms}
+            now = time.monotonic()
+            full = (self._refreshed_at is None
+                    or now - self._refreshed_at >= self._full_refresh)
+            try:
+                results = await self._write_beat(info, summaries, room_ids, full)
+                if results[0] is None and not full:
+                    # This server's entry was gone: Redis lost its data, or this server was
+                    # silent past the TTL. Everything again, now.
+                    full = True
+                    results = await self._write_beat(info, summaries, room_ids, full)
+            except BaseException:
+                self._refreshed_at = None  # what was written is unknown: all of it next time
+                raise
+            if full:
+                self._refreshed_at = now
             self._hosted = room_ids
             live = set(await self._live_ids(results[-1]))
             lost = self._live is not None and bool(self._live - live)
@@ -608,6 +636,25 @@ class RedisDirectory:
                 await self._redis.publish(self._channel, info.id)
             # Only after the notice went out: a failed beat publishes on the next one.
             self._last_rooms = summaries
+
+    async def _write_beat(self, info: ServerInfo, summaries: list[dict[str, Any]],
+                          room_ids: set[str], full: bool) -> list[Any]:
+        """One MULTI/EXEC: the server's entry (its previous value first in the results), its
+        summaries when they changed, the `room:` keys of rooms new here (all when `full`), the
+        compare-and-delete of rooms gone, and the index (its members last)."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(self._server_key(info.id), info.to_json(), px=self._ttl_ms, get=True)
+            if full or summaries != self._last_rooms:
+                pipe.set(self._rooms_key(info.id), json.dumps(summaries, separators=(",", ":")),
+                         px=self._keep_ms)
+            for room_id in (room_ids if full else room_ids - self._hosted):
+                pipe.set(self._room_key(room_id), info.id, px=self._keep_ms)
+            # EVAL, not EVALSHA: short scripts, and no NOSCRIPT inside MULTI after a
+            # Redis restart.
+            for room_id in self._hosted - room_ids:
+                pipe.eval(_DELETE_IF, 1, self._room_key(room_id), info.id)
+            pipe.eval(_INDEX, 1, self._index_key, info.id, self._prune_ms)
+            return await pipe.execute()
 
     async def servers(self) -> list[ServerInfo]:
         with self._guard():

@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 BEAT_SECONDS = 1.0
 #: A seat claim (the one-room rule; it lives an hour in the directory) is renewed this often.
 CLAIM_REFRESH = 360.0
+#: The database's view of who hosts what is read at least this often (seconds), and at once
+#: when a server disappears, a server drains, or this server missed beats.
+HOSTS_CHECK = 30.0
 
 
 class Hosting:
@@ -67,6 +70,12 @@ class Hosting:
         self._created: dict[str, float] = {}
         # user id -> (room, when), as told to the directory
         self._claimed: dict[int, tuple[str, float]] = {}
+        # When the last beat that went through started, and when the database was last asked
+        # which servers host open rooms (None: never, or ask again now).
+        self._beat_ok_at: float | None = None
+        self._hosts_checked_at: float | None = None
+        # Servers the database names as hosts that were not live at that check.
+        self._unresolved: set[str] = set()
         self._task: asyncio.Task | None = None
         self._adopting: dict[str, asyncio.Future] = {}
         self.directory_ok = True
@@ -76,8 +85,12 @@ class Hosting:
     # --- the heartbeat --------------------------------------------------------------------
 
     def start(self) -> None:
-        self.directory.on_lobby_change(self.hub.room_list_push.changed)
+        self.listen()
         self._task = asyncio.ensure_future(self._beat_loop())
+
+    def listen(self) -> None:
+        """Have the hub hear of room changes on every server (`start` does it too)."""
+        self.directory.on_lobby_change(self.hub.lobby_changed)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -102,6 +115,8 @@ class Hosting:
                 self._watching_since = self.clock()
                 self._seen.clear()
                 self._claimed.clear()  # claim again: the directory may have lost them
+                self._beat_ok_at = None
+                self._hosts_checked_at = None
             else:
                 if not self.directory_ok:
                     log.info("heartbeat works again")
@@ -128,16 +143,24 @@ class Hosting:
 
     async def beat(self) -> None:
         """One heartbeat: publish, keep the one-room rule's claims, take over dead servers'
-        rooms and load the rooms handed to this server."""
+        rooms and load the rooms handed to this server.
+
+        The database is asked only when something can have changed: a beat costs the same
+        however many rooms this server hosts (docs/scaling.md)."""
         loop = asyncio.get_running_loop()
+        started = self.clock()
         # Rooms here that another server hosts now (this one was frozen or cut off while they
         # were taken over): let them go first, so that this beat does not list them again.
-        local = [table.id for table in self.hub.lobby]
-        hosts = await loop.run_in_executor(None, self.hosts.hosts, local)
-        for room_id, host in hosts.items():
-            if host.server_id != self.server_id and self.hub.lobby.get(room_id) is not None:
-                self._let_go(room_id)
+        # Others take a room over only after this server was silent for a TTL, so this can
+        # have happened only if the last beat that went through is that old.
+        if self._beat_ok_at is None or started - self._beat_ok_at >= self.ttl / 2:
+            local = [table.id for table in self.hub.lobby]
+            hosts = await loop.run_in_executor(None, self.hosts.hosts, local)
+            for room_id, host in hosts.items():
+                if host.server_id != self.server_id and self.hub.lobby.get(room_id) is not None:
+                    self._let_go(room_id)
         await self.directory.beat(self.info(), self.summaries())
+        self._beat_ok_at = started
         await self._claim_seats()
         if self.draining:
             return
@@ -146,12 +169,29 @@ class Hosting:
             log.info("drain requested by `game-server drain %s`", self.server_id)
             self.on_drain_requested()
             return
-        live = {server.id for server in await self.directory.servers()}
+        servers = await self.directory.servers()
+        live = {server.id for server in servers}
         now = self.clock()
         self._seen.update((server_id, now) for server_id in live)
+        missing = set(self._seen) - live
+        if (missing or self._unresolved or any(server.draining for server in servers)
+                or self._hosts_checked_at is None
+                or now - self._hosts_checked_at >= HOSTS_CHECK):
+            await self._check_hosts(live, now)
+
+    async def _check_hosts(self, live: set[str], now: float) -> None:
+        """Ask the database which servers host open rooms: take over those of dead servers,
+        load those handed to this one."""
+        loop = asyncio.get_running_loop()
+        self._hosts_checked_at = now
         hosted = await loop.run_in_executor(None, self.hosts.open_servers)
+        self._unresolved = {server for server in hosted if server not in live}
         dead = [server for server in hosted if server not in live
                 and now - self._seen.get(server, self._watching_since) >= self.ttl]
+        # A server gone for a TTL that hosts nothing any more needs no more watching.
+        for server in [server for server in self._seen if server not in live
+                       and server not in hosted and now - self._seen[server] >= self.ttl]:
+            del self._seen[server]
         if dead:
             rooms = await loop.run_in_executor(None, self.hosts.hosted_by, dead)
             random.shuffle(rooms)  # several live servers share the work

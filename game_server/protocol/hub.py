@@ -8,6 +8,9 @@ lobby at most once a second (`lobby_push.py`). If a commit fails, the engine reb
 from the log and the request is refused with `unavailable`, so no one ever sees a change that
 could be lost.
 
+Notifications from outside (game_server/broker.py calls `notify`) go to a user's connections
+through the same delivery.
+
 Uses asyncio for timers, the user lookup and commits, and nothing of Tornado or SockJS.
 """
 
@@ -30,7 +33,7 @@ from game_server.protocol.timers import Timers
 from game_server.rules import catalogue
 from game_server.tables import Engine, EngineSettings, Lobby, Player, Table
 from game_server.tables.changes import RoomMoved
-from game_server.tables.requests import Effects, Recover, Timer
+from game_server.tables.requests import Delivery, Effects, Recover, SignIn, Timer
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +58,10 @@ class NoMetrics:
     def states_sent(self, count: int) -> None: ...
     def moved(self, kind: str) -> None: ...
     def move_seconds(self, seconds: float) -> None: ...
+
+
+#: Several servers: one fetch of the merged room list answers every request for this long.
+ROOM_LIST_CACHE_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -88,9 +95,16 @@ class Hub:
         self.engine = Engine(lobby, EngineSettings(bot_delay=settings.bot_delay,
                                                    grace_seconds=settings.grace_seconds))
         self.peers: dict[int, Peer] = {}
+        #: The signed-in connections of each user, for notifications (`notify`).
+        self._user_conns: dict[int, set[int]] = {}
         self._ids = itertools.count(1)
         self.timers = Timers(self._fire, clock)
         self.room_list_push = RoomListPush(self._push_room_list)
+        # Several servers: the merged room list, fetched once for everyone who asks within
+        # ROOM_LIST_CACHE_SECONDS and fetched again after any change.
+        self._room_list: tuple[float, dict[str, Any]] | None = None
+        self._room_list_fetch: asyncio.Future | None = None
+        self._lobby_changes = 0
         self._tasks: set[asyncio.Task] = set()
         #: This server among several (`game_server.hosting.Hosting`); None: the only one.
         self.hosting: Any = None
@@ -113,6 +127,12 @@ class Hub:
     def disconnected(self, peer: Peer) -> None:
         if self.peers.pop(peer.id, None) is None:
             return
+        if peer.user is not None:
+            conns = self._user_conns.get(peer.user.id)
+            if conns is not None:
+                conns.discard(peer.id)
+                if not conns:
+                    del self._user_conns[peer.user.id]
         if peer.token_timer is not None:
             peer.token_timer.cancel()
         self.metrics.connection_closed(peer.transport, peer.user is not None)
@@ -143,6 +163,10 @@ class Hub:
                 move log could not commit (the room is as everyone last saw it).
         """
         fx = self.engine.handle(request, self.clock())
+        if isinstance(request, SignIn) and fx.error is None and request.conn in self.peers:
+            # Indexed here, where every sign-in passes, so a notification for one user finds
+            # their connections without walking every peer.
+            self._user_conns.setdefault(request.user.id, set()).add(request.conn)
         committed = await self.carry_out(fx)
         if fx.error is not None:
             raise ProtocolError(fx.error.code, fx.error.text)
@@ -179,8 +203,23 @@ class Hub:
             deliver(again.deliveries, self._send)
             fx.room_list_changed |= again.room_list_changed
         if fx.room_list_changed:
-            self.room_list_push.changed()
+            self.lobby_changed()
         return not failed
+
+    def notify(self, kind: str, data: Any, user_id: int | None = None) -> int:
+        """Send `{"msg": "notify", "kind", "data"}` to every connection of the user on this
+        server (`user_id` None: to every signed-in connection), through the same delivery as
+        states: encoded once, and one recipient that fails never stops the others. A user
+        with no connection here gets nothing (nothing is kept). Returns how many were sent.
+
+        The caller (game_server/broker.py) has checked `kind` and `data`."""
+        if user_id is None:
+            conns = [conn for user_conns in self._user_conns.values() for conn in user_conns]
+        else:
+            conns = list(self._user_conns.get(user_id, ()))
+        message = {"msg": "notify", "kind": kind, "data": data}
+        deliver([Delivery(conn, message) for conn in conns], self._send)
+        return len(conns)
 
     def _send(self, conn: int, text: str) -> None:
         peer = self.peers.get(conn)
@@ -225,25 +264,51 @@ class Hub:
                 text = text or handlers.encode(message)
                 peer.send(text)
 
+    def lobby_changed(self) -> None:
+        """Rooms changed here or on another server: push the room list to the lobby soon, and
+        fetch it afresh for whoever asks next."""
+        self._lobby_changes += 1
+        self._room_list = None
+        self._room_list_fetch = None
+        self.room_list_push.changed()
+
     async def room_list(self) -> dict[str, Any]:
         """The room list: this server's rooms, or every live server's when several run. When
         the directory cannot be reached the list holds this server's rooms and says it is
-        `partial`."""
+        `partial`. With several servers one fetch serves every request for
+        ROOM_LIST_CACHE_SECONDS (a burst of sign-ins reads the directory once), and a change
+        anywhere starts a new one."""
         if self.hosting is None:
             return self.engine.room_list()
+        cached = self._room_list
+        if cached is not None and self.clock() - cached[0] < ROOM_LIST_CACHE_SECONDS:
+            return cached[1]
+        if self._room_list_fetch is None:
+            self._room_list_fetch = asyncio.ensure_future(self._fetch_room_list())
+        return await asyncio.shield(self._room_list_fetch)
+
+    async def _fetch_room_list(self) -> dict[str, Any]:
+        changes = self._lobby_changes
+        started = self.clock()
         try:
             rooms = await self.hosting.directory.room_list()
         except Exception:
             return {**self.engine.room_list(), "partial": True}
-        return {"msg": "room_list", "rooms": [
+        finally:
+            if changes == self._lobby_changes:
+                self._room_list_fetch = None
+        message = {"msg": "room_list", "rooms": [
             {key: value for key, value in room.items() if key not in ("created",)}
             for room in rooms]}
+        if changes == self._lobby_changes:
+            self._room_list = (started, message)  # nothing changed while it was fetched
+        return message
 
     def evict(self, room_id: str) -> list[Peer]:
         """Forget a room another server hosts now; returns its connections."""
         conns, cancelled = self.engine.evict(room_id)
         self.timers.apply(cancelled)
-        self.room_list_push.changed()
+        self.lobby_changed()
         return [self.peers[conn] for conn in conns if conn in self.peers]
 
     async def flush(self, seconds: float) -> None:

@@ -19,6 +19,8 @@ from game_server.hosting import Hosting
 from game_server.protocol import Hub, HubSettings
 from game_server.rules import GAMES
 from game_server.storage.db import make_engine
+from game_server import hosting as hosting_module
+from game_server.protocol import hub as hub_module
 from game_server.storage.hosts import RoomHosts
 from game_server.storage.migrate import upgrade
 from game_server.storage.movelog import MoveLog
@@ -84,6 +86,7 @@ class Server:
                                issue_token=lambda user_id: f"token-{user_id}", ttl=TTL,
                                clock=clock)
         self.hub.hosting = self.hosting
+        self.hosting.listen()  # the heartbeat itself is driven by the tests
 
     async def client(self, user: int) -> Client:
         client = Client(self, user)
@@ -122,6 +125,7 @@ async def settle(*servers: Server) -> None:
     await asyncio.sleep(0.05)
     for server in servers:
         await server.hosting.beat()
+    await asyncio.sleep(0.01)  # lobby-change notices are delivered on the loop
 
 
 async def test_each_lobby_lists_the_rooms_of_both_servers(servers):
@@ -311,3 +315,57 @@ async def test_every_connection_gets_a_fresh_token_in_welcome_and_then_regularly
     count = len(ann.received)
     await asyncio.sleep(0.2)
     assert len(ann.received) == count  # no token for a closed connection
+
+
+async def test_a_quiet_beat_does_not_ask_the_database(servers):
+    """The heartbeat's cost does not grow with the rooms: with every server beating and
+    nothing handed over, a beat reads nothing from the database until the periodic check."""
+    a, b, clock = servers
+    ann = await a.client(1)
+    await ann.send(msg="create", game="hearts", name="Quiet")
+    await settle(a, b)
+    asked: list[str] = []
+    for name in ("hosts", "open_servers", "hosted_by"):
+        method = getattr(a.hosting.hosts, name)
+
+        def counted(*args, _method=method, _name=name):
+            asked.append(_name)
+            return _method(*args)
+
+        setattr(a.hosting.hosts, name, counted)
+    beats = 0
+    while not asked and beats < 100:
+        clock.now += 1.0
+        await a.hosting.beat()
+        await b.hosting.beat()
+        beats += 1
+    assert beats == hosting_module.HOSTS_CHECK  # then the periodic check
+    assert asked == ["open_servers", "hosted_by"]
+
+
+async def test_sign_ins_in_one_second_read_the_merged_room_list_once(servers):
+    a, b, clock = servers
+    bob = await b.client(2)
+    await bob.send(msg="create", game="hearts", name="On B")
+    await settle(a, b)
+    fetched = []
+    room_list = a.directory.room_list
+
+    async def counted(*args, **kwargs):
+        fetched.append(1)
+        return await room_list(*args, **kwargs)
+
+    a.directory.room_list = counted
+    lists = await asyncio.gather(*(a.hub.room_list() for _ in range(5)))
+    lists.append(await a.hub.room_list())
+    assert len(fetched) == 1
+    assert all([room["name"] for room in found["rooms"]] == ["On B"] for found in lists)
+    a.hub.lobby_changed()  # a notice: some server's rooms changed
+    await a.hub.room_list()
+    assert len(fetched) == 2
+    hub_module.ROOM_LIST_CACHE_SECONDS = 0.0  # the cache's time is up
+    try:
+        await a.hub.room_list()
+    finally:
+        hub_module.ROOM_LIST_CACHE_SECONDS = 1.0
+    assert len(fetched) == 3
