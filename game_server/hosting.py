@@ -21,6 +21,7 @@ as a single process.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import random
 import time
@@ -177,24 +178,32 @@ class Hosting:
         if (missing or self._unresolved or any(server.draining for server in servers)
                 or self._hosts_checked_at is None
                 or now - self._hosts_checked_at >= HOSTS_CHECK):
-            await self._check_hosts(live, now)
+            takers = sorted(server.id for server in servers if not server.draining)
+            await self._check_hosts(live, takers, now)
 
-    async def _check_hosts(self, live: set[str], now: float) -> None:
+    async def _check_hosts(self, live: set[str], takers: list[str], now: float) -> None:
         """Ask the database which servers host open rooms: take over those of dead servers,
-        load those handed to this one."""
+        load those handed to this one.
+
+        Each room of a dead server has one designated taker among the live servers that are
+        not draining (`taker`), so that a hundred servers do not all race for every room; a
+        room still not moved a TTL later (its taker died too, or is slow) is anyone's."""
         loop = asyncio.get_running_loop()
         self._hosts_checked_at = now
         hosted = await loop.run_in_executor(None, self.hosts.open_servers)
         self._unresolved = {server for server in hosted if server not in live}
-        dead = [server for server in hosted if server not in live
-                and now - self._seen.get(server, self._watching_since) >= self.ttl]
+        silent = {server: now - self._seen.get(server, self._watching_since)
+                  for server in hosted if server not in live}
+        dead = [server for server, seconds in silent.items() if seconds >= self.ttl]
         # A server gone for a TTL that hosts nothing any more needs no more watching.
         for server in [server for server in self._seen if server not in live
                        and server not in hosted and now - self._seen[server] >= self.ttl]:
             del self._seen[server]
         if dead:
             rooms = await loop.run_in_executor(None, self.hosts.hosted_by, dead)
-            random.shuffle(rooms)  # several live servers share the work
+            rooms = [host for host in rooms if silent[host.server_id] >= 2 * self.ttl
+                     or taker(host.room_id, takers) in (self.server_id, None)]
+            random.shuffle(rooms)  # servers taking over anyone's rooms share the work
             for host in rooms:
                 await self._take_over(host)
         if self.server_id in hosted:
@@ -408,6 +417,16 @@ class Hosting:
                 target = None  # whoever hosts it now: the database says
             await self._send_on(table.id, members, target)
         await self.directory.beat(self.info(), self.summaries())
+
+
+def taker(room_id: str, servers: list[str]) -> str | None:
+    """The server that takes a dead server's room over: the highest of a hash of room and
+    server (rendezvous hashing), so every server agrees without asking, rooms spread evenly,
+    and a server joining or leaving moves only its own share."""
+    if not servers:
+        return None
+    return max(servers, key=lambda server: hashlib.blake2b(
+        f"{room_id}\0{server}".encode(), digest_size=8).digest())
 
 
 async def wait_all(tasks: list[Awaitable[Any]]) -> None:
