@@ -60,8 +60,11 @@ class NoMetrics:
     def move_seconds(self, seconds: float) -> None: ...
 
 
-#: Several servers: one fetch of the merged room list answers every request for this long.
+#: Several servers: one fetch of the merged room list answers every request for this long,
+#: and for ROOM_LIST_FRESH_SECONDS even after a lobby-change notice (with a hundred servers
+#: notices come many times a second; each fetch reads every server's summaries).
 ROOM_LIST_CACHE_SECONDS = 1.0
+ROOM_LIST_FRESH_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,7 @@ class Hub:
         self.room_list_push = RoomListPush(self._push_room_list)
         # Several servers: the merged room list, fetched once for everyone who asks within
         # ROOM_LIST_CACHE_SECONDS and fetched again after any change.
-        self._room_list: tuple[float, dict[str, Any]] | None = None
+        self._room_list: tuple[float, int, dict[str, Any]] | None = None
         self._room_list_fetch: asyncio.Future | None = None
         self._lobby_changes = 0
         self._tasks: set[asyncio.Task] = set()
@@ -268,7 +271,6 @@ class Hub:
         """Rooms changed here or on another server: push the room list to the lobby soon, and
         fetch it afresh for whoever asks next."""
         self._lobby_changes += 1
-        self._room_list = None
         self._room_list_fetch = None
         self.room_list_push.changed()
 
@@ -276,13 +278,17 @@ class Hub:
         """The room list: this server's rooms, or every live server's when several run. When
         the directory cannot be reached the list holds this server's rooms and says it is
         `partial`. With several servers one fetch serves every request for
-        ROOM_LIST_CACHE_SECONDS (a burst of sign-ins reads the directory once), and a change
-        anywhere starts a new one."""
+        ROOM_LIST_CACHE_SECONDS (a burst of sign-ins reads the directory once), or
+        ROOM_LIST_FRESH_SECONDS once a change anywhere was announced."""
         if self.hosting is None:
             return self.engine.room_list()
         cached = self._room_list
-        if cached is not None and self.clock() - cached[0] < ROOM_LIST_CACHE_SECONDS:
-            return cached[1]
+        if cached is not None:
+            fetched_at, changes, message = cached
+            age = self.clock() - fetched_at
+            if age < ROOM_LIST_FRESH_SECONDS or (age < ROOM_LIST_CACHE_SECONDS
+                                                 and changes == self._lobby_changes):
+                return message
         if self._room_list_fetch is None:
             self._room_list_fetch = asyncio.ensure_future(self._fetch_room_list())
         return await asyncio.shield(self._room_list_fetch)
@@ -300,8 +306,8 @@ class Hub:
         message = {"msg": "room_list", "rooms": [
             {key: value for key, value in room.items() if key not in ("created",)}
             for room in rooms]}
-        if changes == self._lobby_changes:
-            self._room_list = (started, message)  # nothing changed while it was fetched
+        if self._room_list is None or self._room_list[0] < started:
+            self._room_list = (started, changes, message)
         return message
 
     def evict(self, room_id: str) -> list[Peer]:
