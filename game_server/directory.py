@@ -245,6 +245,13 @@ class Directory(Protocol):
         """Forget the user's seat if it is still in `room_id` (a newer claim elsewhere stays)."""
         ...
 
+    async def update_seats(self, claims: Sequence[tuple[int, str]],
+                           releases: Sequence[tuple[int, str]]) -> list[str | None]:
+        """`release_seat` for each ``(user, room)`` of `releases`, then `claim_seat` for each
+        of `claims`, in one round trip; returns the claims' results in order. Each claim and
+        release is atomic on its own, not the batch."""
+        ...
+
     async def seat_of(self, user_id: int) -> str | None:
         """The room the user plays in, or None."""
         ...
@@ -441,6 +448,12 @@ class LocalDirectory:
         self._check_open()
         if self._alive(self._state.seats.get(user_id)) == room_id:
             del self._state.seats[user_id]
+
+    async def update_seats(self, claims: Sequence[tuple[int, str]],
+                           releases: Sequence[tuple[int, str]]) -> list[str | None]:
+        for user_id, room_id in releases:
+            await self.release_seat(user_id, room_id)
+        return [await self.claim_seat(user_id, room_id) for user_id, room_id in claims]
 
     async def seat_of(self, user_id: int) -> str | None:
         self._check_open()
@@ -697,6 +710,23 @@ class RedisDirectory:
     async def release_seat(self, user_id: int, room_id: str) -> None:
         with self._guard():
             await self._delete_if(keys=[self._seat_key(user_id)], args=[room_id])
+
+    async def update_seats(self, claims: Sequence[tuple[int, str]],
+                           releases: Sequence[tuple[int, str]]) -> list[str | None]:
+        # One pipeline: Redis runs a script in about 5 µs of its CPU when pipelined, 40 µs
+        # one call at a time (docs/scaling.md).
+        if not claims and not releases:
+            return []
+        with self._guard():
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for user_id, room_id in releases:
+                    await self._delete_if(keys=[self._seat_key(user_id)], args=[room_id],
+                                          client=pipe)
+                for user_id, room_id in claims:
+                    await self._claim_seat(keys=[self._seat_key(user_id)],
+                                           args=[room_id, self._seat_ttl_ms], client=pipe)
+                results = await pipe.execute()
+            return [result or None for result in results[len(releases):]]
 
     async def seat_of(self, user_id: int) -> str | None:
         with self._guard():

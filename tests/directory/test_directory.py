@@ -339,3 +339,16 @@ async def test_close_leaves_no_task_running_and_no_callback(backend):
     assert await notices.quiet()
     with pytest.raises(RuntimeError):
         await a.servers()
+
+
+async def test_seats_updated_in_one_batch_behave_as_one_by_one(backend):
+    a, b = backend.directory(), backend.directory()
+    assert await a.claim_seat(1, "old") is None
+    assert await b.claim_seat(2, "theirs") is None
+    # User 1 moves from "old" to "new" (released first), user 2 plays elsewhere already.
+    results = await a.update_seats([(1, "new"), (2, "mine"), (3, "new")], [(1, "old")])
+    assert results == [None, "theirs", None]
+    assert [await a.seat_of(user) for user in (1, 2, 3)] == ["new", "theirs", "new"]
+    assert await a.update_seats([], [(3, "new"), (2, "mine")]) == []
+    assert [await b.seat_of(user) for user in (1, 2, 3)] == ["new", "theirs", None]
+    assert await a.update_seats([], []) == []

@@ -190,8 +190,14 @@ async def test_join_on_another_server_through_a_redirect_and_play_to_the_end(clu
     # Bob signs in on another server: its room list names the host, and the join is
     # answered with a redirect to it.
     await bob.sign_in(via=next(server_id for server_id in IDS if server_id != host))
-    listing = await bob.client.request({"msg": "room_list"})
-    assert {entry["id"]: entry["server"] for entry in listing["rooms"]}[room] == host
+
+
+    async def listed_on_host() -> bool:
+        listing = await bob.client.request({"msg": "room_list"})
+        return {entry["id"]: entry["server"] for entry in listing["rooms"]}.get(room) == host
+
+    # A server answers with a list at most ROOM_LIST_CACHE_SECONDS old.
+    await until(listed_on_host, 3, f"{room} on {host} in Bob's list", 0.1)
     first = bob.client
     state = await bob.join(room)
     (redirect,) = bob.redirects
@@ -316,6 +322,14 @@ async def test_a_resumed_server_does_not_list_a_room_it_lost(cluster):
         lambda: (found := cluster.database.host(room))[0] != host and found,
         cluster.ttl + 3, f"{room} to be taken over")
     await until(lambda: cluster.located(room) == new_host, 3, f"{room} listed on {new_host}")
+
+    async def listed_on_new_host() -> bool:
+        listing = await watcher.client.request({"msg": "room_list"})
+        return [entry["server"] for entry in listing["rooms"]
+                if entry["id"] == room] == [new_host]
+
+    # The watcher's server answers with a list at most ROOM_LIST_CACHE_SECONDS old.
+    await until(listed_on_new_host, 3, f"{room} in the watcher's list, on {new_host}", 0.1)
     try:
         cluster.server(host).send(signal.SIGCONT)
         resumed = time.monotonic()
@@ -370,8 +384,12 @@ async def test_without_redis_every_server_plays_its_own_tables(cluster):
     (idle,) = set(IDS) - {host1, host2}
     watcher = Player(cluster.origin, "watcher")
     await watcher.sign_in(via=idle)
-    listing = await watcher.client.request({"msg": "room_list"})
-    assert {entry["id"] for entry in listing["rooms"]} == {room1, room2}
+
+    async def both_listed() -> bool:
+        listing = await watcher.client.request({"msg": "room_list"})
+        return {entry["id"] for entry in listing["rooms"]} == {room1, room2}
+
+    await until(both_listed, 3, "both rooms in the watcher's list", 0.1)
 
     redirects = {player.name: len(player.redirects) for player in first + second}
     cluster.redis.stop()
