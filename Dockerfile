@@ -1,22 +1,49 @@
-# The game server with its web client. Used by docker-compose.yml.
+# The card-table image: `game-server serve` (a game server, port 8080), `game-server site`
+# (the main site, port 8000) and `game-server migrate`, as docker-compose.yml runs them.
+#
+# Two stages: Node installs the web client's one npm dependency, and the final image takes
+# only the file the game server serves from it (/vendor/sockjs.min.js); it has no Node.
+
+# --- web client: npm ci, for sockjs-client's minified build -------------------------------
+FROM node:20-slim AS web-client
+WORKDIR /web_client
+COPY web_client/package.json web_client/package-lock.json ./
+RUN npm ci --no-audit --no-fund --ignore-scripts
+
+# --- the server ----------------------------------------------------------------------------
 FROM python:3.11-slim
 
-# Node and npm only install the web client's sockjs-client copy at build time.
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends nodejs npm \
-    && rm -rf /var/lib/apt/lists/*
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
 
+# The processes run as this user; the code under /app stays root's, read-only to them.
+RUN useradd --system --uid 10001 --user-group --no-create-home --home-dir /nonexistent \
+        --shell /usr/sbin/nologin game
+
+# The server finds schema/, migrations/ and web_client/ beside its package (paths relative to
+# game_server/), so it is installed in place (-e) in /app, as in a checkout.
 WORKDIR /app
 COPY pyproject.toml README.md alembic.ini ./
 COPY game_server ./game_server
+RUN pip install -e .
 COPY migrations ./migrations
 COPY schema ./schema
-COPY web_client/package.json web_client/package-lock.json ./web_client/
-RUN pip install --no-cache-dir -e . \
-    && cd web_client && npm ci --no-audit --no-fund
+# .dockerignore keeps any local node_modules out: the one file the server needs from it comes
+# from the build stage, at the path game_server/transport/app.py serves /vendor/ from.
 COPY web_client ./web_client
+COPY --from=web-client /web_client/node_modules/sockjs-client/dist/sockjs.min.js ./web_client/node_modules/sockjs-client/dist/sockjs.min.js
 
-ENV GAME_PORT=8080
-EXPOSE 8080
-# Migrations first, then serve; compose passes --dev for local play.
-CMD ["sh", "-c", "game-server migrate && exec game-server serve"]
+USER game
+ENV GAME_PORT=8080 \
+    GAME_SITE_PORT=8000
+EXPOSE 8080 8000
+
+# The game server's health (the default command); docker-compose.yml sets its own per service.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/sockjs/info' % os.environ.get('GAME_PORT', '8080'), timeout=4)"]
+
+# Production: GAME_TOKEN_KEYS must be set (game-server keygen); run `game-server migrate` once
+# before (docker-compose.yml has a one-shot service for it).
+CMD ["game-server", "serve"]

@@ -1,9 +1,10 @@
-"""The `game-server` command: serve, migrate, user add, token, keygen."""
+"""The `game-server` command: serve, site, migrate, user add, token, keygen, drain, notify."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
 from dataclasses import replace
@@ -34,6 +35,18 @@ def _parser() -> argparse.ArgumentParser:
                        help="local play: enable POST /dev/login and generate a token key "
                             "if GAME_TOKEN_KEYS is not set")
 
+    site = commands.add_parser(
+        "site", help="run the main web site (sign-up, sign-in, Play)",
+        epilog=_environment_help(), formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run the main web site until interrupted: people sign up and sign in "
+                    "there, and Play opens the web client (GAME_CLIENT_URL) with a token. "
+                    "It shares the database and GAME_TOKEN_KEYS with the game servers.")
+    site.add_argument("--port", type=int, help="TCP port (default: GAME_SITE_PORT or 8000)")
+    site.add_argument("--dev", action="store_true",
+                      help="local use: generate a cookie secret and a token key into local "
+                           "files if GAME_SITE_SECRET or GAME_TOKEN_KEYS is not set (the "
+                           "token key is the one `serve --dev` uses from the same folder)")
+
     commands.add_parser("migrate", help="create or upgrade the database schema",
                         epilog=_environment_help(),
                         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -42,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     user_commands = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
     add = user_commands.add_parser("add", help="add a user and print the new id")
     add.add_argument("name")
+    add.add_argument("--password", action="store_true",
+                     help="give the user a password for the main site: asked twice on a "
+                          "terminal, else read from the first line of standard input")
 
     token = commands.add_parser("token", help="print a fresh sign-in token for a user")
     token.add_argument("user", metavar="NAME_OR_ID",
@@ -55,6 +71,24 @@ def _parser() -> argparse.ArgumentParser:
                     "hand each room to another live server, redirect its players, then exit. "
                     "Needs GAME_REDIS_URL.")
     drain.add_argument("server", metavar="ID")
+
+    notify = commands.add_parser(
+        "notify", help="send a notification to a user's connections, or to everyone's",
+        description="Send a notification ({\"msg\": \"notify\", \"kind\", \"data\"}) to "
+                    "every connection the user has now, or to every signed-in connection: "
+                    "through Redis when GAME_REDIS_URL is set, else through the local game "
+                    "server's admin endpoint (127.0.0.1:GAME_ADMIN_PORT). Users who are not "
+                    "connected do not get it later. Exit status 1: no game server could be "
+                    "reached; 2: a bad argument.")
+    who = notify.add_mutually_exclusive_group(required=True)
+    who.add_argument("--user", type=int, metavar="ID", help="the user's id")
+    who.add_argument("--all", action="store_true", help="every signed-in user")
+    notify.add_argument("--kind", default="message",
+                        help="what it is, for the client: 1-40 characters a-z 0-9 _ . - "
+                             "(default: message; the web client shows data.text)")
+    notify.add_argument("data", metavar="JSON",
+                        help="the data, as JSON (at most 4 KiB), e.g. '{\"text\": \"Back in "
+                             "5 minutes\"}'")
     return parser
 
 
@@ -74,7 +108,12 @@ def _run(args: argparse.Namespace) -> int:
         from game_server.tokens import generate_keyring_entry
         print(generate_keyring_entry(1))
         return 0
-    config = Config.from_env(dev=getattr(args, "dev", False), port=getattr(args, "port", None))
+    port = getattr(args, "port", None)
+    config = Config.from_env(dev=getattr(args, "dev", False),
+                             port=port if args.command == "serve" else None,
+                             site_port=port if args.command == "site" else None)
+    if args.command == "notify":
+        return _notify(args, config)
     if args.command == "drain":
         if not config.redis_url:
             raise ConfigError("drain needs GAME_REDIS_URL: without it each server is alone "
@@ -98,6 +137,13 @@ def _run(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             pass
         return 0
+    if args.command == "site":
+        from game_server.site import serve as serve_site
+        try:
+            asyncio.run(serve_site(config))
+        except KeyboardInterrupt:
+            pass
+        return 0
     if args.command == "migrate":
         from game_server.storage.migrate import upgrade
         upgrade(config.database_url)
@@ -108,7 +154,8 @@ def _run(args: argparse.Namespace) -> int:
     store = UserStore(make_engine(config.database_url))
     if args.command == "user":
         try:
-            user = store.add(args.name)
+            password_hash = _password_hash(args.name) if args.password else None
+            user = store.add(args.name, password_hash=password_hash)
         except ValueError as error:
             print(f"game-server: {error}", file=sys.stderr)
             return 1
@@ -126,6 +173,50 @@ def _run(args: argparse.Namespace) -> int:
         print(tokens.issue_token(keyring, user.id))
         return 0
     raise AssertionError(args.command)
+
+
+def _notify(args: argparse.Namespace, config: Config) -> int:
+    from game_server.notify import NotifyUnavailable, publish
+
+    try:
+        data = json.loads(args.data)
+    except ValueError as error:
+        print(f"game-server: the data is not JSON ({error})", file=sys.stderr)
+        return 2
+    user_id = None if args.all else args.user
+    try:
+        publish(args.kind, data, user_id=user_id, config=config)
+    except ValueError as error:
+        print(f"game-server: {error}", file=sys.stderr)
+        return 2
+    except NotifyUnavailable as error:
+        print(f"game-server: {error}", file=sys.stderr)
+        return 1
+    who = "everyone" if user_id is None else f"user {user_id}"
+    print(f"sent a {args.kind!r} notification to {who} (connected now)")
+    return 0
+
+
+def _password_hash(name: str) -> str:
+    """Read a new password for `name` (twice on a terminal) and return its hash.
+
+    Raises:
+        ValueError: the two entries differ, or the password breaks the rules (WeakPassword).
+    """
+    import getpass
+
+    from game_server.site.passwords import PasswordHasher, check_password
+    from game_server.storage.users import clean_name
+
+    name = clean_name(name)
+    if sys.stdin.isatty():
+        password = getpass.getpass(f"Password for {name}: ")
+        if getpass.getpass("Again: ") != password:
+            raise ValueError("the two passwords differ; nothing was changed")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    check_password(password, name)
+    return PasswordHasher().hash(password)
 
 
 def _safe_url(url: str) -> str:

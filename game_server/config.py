@@ -15,6 +15,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 DEV_KEY_FILE = ".game-dev-keys"
+DEV_SITE_SECRET_FILE = ".game-dev-site-secret"
 
 #: (variable, default, description) for every setting; the CLI prints this table.
 ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
@@ -41,6 +42,21 @@ ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
      "its rooms are taken over"),
     ("GAME_DRAIN_SECONDS", "30", "on SIGTERM, at most this long to hand every room to another "
      "live server before exiting"),
+    ("GAME_ADMIN_PORT", "8081", "TCP port of the local admin endpoint (POST /notify, used by "
+     "`game-server notify` without GAME_REDIS_URL), on 127.0.0.1 only; 0: off. Several servers "
+     "on one machine need one port each, or 0"),
+    ("GAME_SITE_URL", "(none)", "the main site's base URL ending in / (https://site.example/, "
+     "or / when one nginx serves both); the web client POSTs <url>token for a fresh token "
+     "when its own has expired (another origin must allow it with CORS and credentials)"),
+    ("GAME_SITE_PORT", "8000", "TCP port of the main site, `game-server site` (--port "
+     "overrides it)"),
+    ("GAME_SITE_SECRET", "(none)", "the main site's cookie secret (at least 32 random "
+     "characters, e.g. from `game-server keygen`); changing it signs everyone out. Required "
+     "for `game-server site` unless --dev, which generates one into ./" + DEV_SITE_SECRET_FILE),
+    ("GAME_CLIENT_URL", "http://localhost:8080/", "the web client's URL; the site's Play "
+     "opens it with a token (<url>#token=...)"),
+    ("GAME_SECURE_COOKIES", "off", "on: the site's cookies are Secure (sent over HTTPS "
+     "only); turn on whenever the site is served over TLS"),
 )
 
 
@@ -62,12 +78,19 @@ class Config:
     public_url: str = "/sockjs"
     heartbeat_ttl: float = 5.0
     drain_seconds: float = 30.0
+    admin_port: int = 8081
+    site_url: str = ""
+    site_port: int = 8000
+    site_secret: str = field(default="", repr=False)  # kept out of logs and tracebacks
+    client_url: str = "http://localhost:8080/"
+    secure_cookies: bool = False
     dev: bool = False
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, *, dev: bool = False,
-                 port: int | None = None) -> "Config":
-        """Read the settings; `port` (from the command line) wins over GAME_PORT.
+                 port: int | None = None, site_port: int | None = None) -> "Config":
+        """Read the settings; `port` and `site_port` (from the command line) win over
+        GAME_PORT and GAME_SITE_PORT.
 
         Raises:
             ConfigError: a value cannot be parsed.
@@ -87,6 +110,13 @@ class Config:
             public_url=env.get("GAME_PUBLIC_URL") or default.public_url,
             heartbeat_ttl=_number(env, "GAME_HEARTBEAT_TTL", float, default.heartbeat_ttl),
             drain_seconds=_number(env, "GAME_DRAIN_SECONDS", float, default.drain_seconds),
+            admin_port=_port(env, "GAME_ADMIN_PORT", default.admin_port),
+            site_url=env.get("GAME_SITE_URL", "").strip(),
+            site_port=site_port if site_port is not None else _port(
+                env, "GAME_SITE_PORT", default.site_port),
+            site_secret=env.get("GAME_SITE_SECRET", "").strip(),
+            client_url=env.get("GAME_CLIENT_URL", "").strip() or default.client_url,
+            secure_cookies=_switch(env, "GAME_SECURE_COOKIES", default.secure_cookies),
             dev=dev,
         )
 
@@ -101,6 +131,13 @@ def _number(env, name: str, kind: type, default):
         raise ConfigError(f"{name} must be a {kind.__name__}, not {text!r}") from None
     if value < 0:
         raise ConfigError(f"{name} must not be negative, not {text!r}")
+    return value
+
+
+def _port(env, name: str, default: int) -> int:
+    value = _number(env, name, int, default)
+    if value > 65535:
+        raise ConfigError(f"{name} must be a TCP port, 0 to 65535, not {value}")
     return value
 
 
@@ -133,3 +170,37 @@ def dev_token_keys(directory: Path | None = None) -> str:
     log.warning("GAME_TOKEN_KEYS is not set: generated a development key into %s "
                 "(tokens made with it only work on this machine)", path)
     return keys
+
+
+#: The shortest cookie secret accepted: shorter ones could be guessed.
+MIN_SITE_SECRET_LENGTH = 32
+
+
+def site_secret(config: Config, directory: Path | None = None) -> str:
+    """The main site's cookie secret: GAME_SITE_SECRET, or in dev mode a generated one kept in
+    a git-ignored file (so sessions survive restarts).
+
+    Raises:
+        ConfigError: no secret outside dev mode, or one too short to be safe.
+    """
+    secret = config.site_secret
+    if not secret:
+        if not config.dev:
+            raise ConfigError("GAME_SITE_SECRET is not set. Set it to a long random string "
+                              "(`game-server keygen` prints one) or run `game-server site "
+                              "--dev` for local use.")
+        import secrets
+
+        path = (directory or Path.cwd()) / DEV_SITE_SECRET_FILE
+        if path.exists():
+            return path.read_text().strip()
+        secret = secrets.token_urlsafe(32)
+        path.write_text(secret + "\n")
+        path.chmod(0o600)
+        log.warning("GAME_SITE_SECRET is not set: generated a development secret into %s",
+                    path)
+        return secret
+    if len(secret) < MIN_SITE_SECRET_LENGTH:
+        raise ConfigError(f"GAME_SITE_SECRET must be at least {MIN_SITE_SECRET_LENGTH} "
+                          f"characters long, not {len(secret)}")
+    return secret

@@ -9,6 +9,7 @@ import asyncio
 import gc
 import logging
 import signal
+import socket
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ import tornado.httpserver
 import tornado.web
 
 from game_server import tokens
+from game_server.broker import LocalBroker, RedisBroker, make_broker
 from game_server.config import Config, ConfigError, dev_token_keys
 from game_server.metrics import Metrics
 from game_server.protocol import Hub, HubSettings
@@ -28,7 +30,8 @@ from game_server.storage.hosts import RoomHosts
 from game_server.storage.movelog import MoveLog
 from game_server.storage.users import AsyncUserStore, UserStore
 from game_server.tables import Player, Table
-from game_server.transport.app import DevLogin, make_app
+from game_server.notify import ADMIN_HOST
+from game_server.transport.app import DevLogin, make_admin_app, make_app
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,8 @@ GC_YOUNG_THRESHOLD = 10_000
 #: it at net.core.somaxconn). With 128, a burst of connects overflowed the queue and clients
 #: waited out SYN retransmissions (1, 3, 7, 15 s ...): docs/performance.md, target 5.
 LISTEN_BACKLOG = 4096
+#: Largest request body of the local admin endpoint (a notification's data is at most 4 KiB).
+ADMIN_MAX_BODY = 64 * 1024
 
 
 @dataclass
@@ -51,6 +56,8 @@ class Server:
     keyring: tokens.Keyring
     move_log: MoveLog
     engine: Any
+    #: Notifications to this server's users (and, with Redis, every server's): `publish`.
+    broker: LocalBroker | RedisBroker | None = None
 
     async def recover(self) -> int:
         """Host again the rooms this server (GAME_SERVER_ID) had open; returns how many."""
@@ -106,6 +113,8 @@ def build(config: Config, sockjs_settings: dict[str, Any] | None = None) -> Serv
               load_user=load_user, move_log=move_log, metrics=metrics, issue_token=issue,
               settings=HubSettings(server_id=config.server_id, bot_delay=config.bot_delay,
                                    grace_seconds=config.grace_seconds))
+    # Subscribes once per server (with Redis: `start()`), never per connection.
+    broker = make_broker(config, lambda note: hub.notify(note.kind, note.data, note.user_id))
     if config.redis_url:
         # Several game servers: the directory in Redis, hosts and epochs in the database.
         directory = RedisDirectory(config.redis_url, prefix=config.redis_prefix,
@@ -125,8 +134,35 @@ def build(config: Config, sockjs_settings: dict[str, Any] | None = None) -> Serv
         metrics.watch(rooms=lambda: [table.status.value for table in hub.lobby],
                       send_queues=hub.send_queues, commits=lambda: move_log.stats)
     app = make_app(hub, dev_login=dev_login, sockjs_settings=sockjs_settings,
-                   history=GameHistory(engine), metrics=metrics)
-    return Server(config, hub, app, users, keyring, move_log, engine)
+                   history=GameHistory(engine), metrics=metrics, site_url=config.site_url)
+    return Server(config, hub, app, users, keyring, move_log, engine, broker)
+
+
+def start_admin(port: int, broker: LocalBroker | RedisBroker
+                ) -> tornado.httpserver.HTTPServer | None:
+    """Listen for the local admin endpoint (`POST /notify`) on 127.0.0.1:`port`; None when
+    `port` is 0 or cannot be had (another server on this machine holds it): the game server
+    runs on without it, after one warning."""
+    if not port:
+        return None
+    # Not tornado.netutil.bind_sockets: it leaves the socket open when the port is taken.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((ADMIN_HOST, port))
+        sock.listen(128)
+        sock.setblocking(False)
+    except OSError as error:
+        sock.close()
+        log.warning("no local admin endpoint: cannot listen on %s:%d (%s). `game-server "
+                    "notify` cannot reach this server; give each server on this machine its "
+                    "own GAME_ADMIN_PORT, or 0 to turn it off", ADMIN_HOST, port,
+                    error.strerror or error)
+        return None
+    http = tornado.httpserver.HTTPServer(make_admin_app(broker.send),
+                                         max_body_size=ADMIN_MAX_BODY)
+    http.add_sockets([sock])
+    return http
 
 
 def tune_gc() -> None:
@@ -159,6 +195,8 @@ async def serve(config: Config) -> None:
     tune_gc()
     http = tornado.httpserver.HTTPServer(server.app, xheaders=True)
     http.listen(config.port, backlog=LISTEN_BACKLOG)
+    server.broker.start()
+    admin = start_admin(config.admin_port, server.broker)
     hosting = server.hub.hosting
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -171,6 +209,9 @@ async def serve(config: Config) -> None:
     mode = " (dev mode: sign in with any name)" if config.dev else ""
     print(f"Card-table server {config.server_id} listening on "
           f"http://localhost:{config.port}/{mode}", flush=True)
+    if admin is not None:
+        log.info("local admin endpoint (POST /notify) on http://%s:%d/", ADMIN_HOST,
+                 config.admin_port)
     await stop.wait()
     if hosting is not None:
         log.info("draining: handing every room to other servers (at most %.0f s)",
@@ -183,5 +224,8 @@ async def serve(config: Config) -> None:
         await hosting.directory.close()
     log.info("shutting down")
     http.stop()
+    if admin is not None:
+        admin.stop()
+    await server.broker.close()
     await server.hub.flush(2.0)
     server.close()

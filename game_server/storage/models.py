@@ -28,6 +28,7 @@ from sqlalchemy import (
     Index,
     MetaData,
     String,
+    Text,
     TypeDecorator,
     text,
     UniqueConstraint,
@@ -38,6 +39,7 @@ __all__ = [
     "GAME_KIND_MAX_LENGTH",
     "MOVE_KIND_MAX_LENGTH",
     "NAMING_CONVENTION",
+    "PASSWORD_HASH_MAX_LENGTH",
     "ROOM_ID_MAX_LENGTH",
     "ROOM_NAME_MAX_LENGTH",
     "SERVER_ID_MAX_LENGTH",
@@ -61,6 +63,7 @@ NAMING_CONVENTION = {
 }
 
 USER_NAME_MAX_LENGTH = 40
+PASSWORD_HASH_MAX_LENGTH = 255
 ROOM_ID_MAX_LENGTH = 32
 ROOM_NAME_MAX_LENGTH = 40
 GAME_KIND_MAX_LENGTH = 32
@@ -107,7 +110,14 @@ class Base(DeclarativeBase):
 
 
 class User(Base):
-    """A person who can sit at a table. Names are unique and checked in ``users.py``."""
+    """A person who can sit at a table. Names are unique and checked in ``users.py``.
+
+    ``name_key`` is the name compared loosely (``users.name_key``: NFKC, case folded): the
+    first user of each key holds it, so a unique index keeps "Ada" and "ADA" from both
+    signing up on the site, while the older --dev sign-in may still create such look-alikes
+    (they get no key). ``password_hash`` is set for users who sign in on the main site
+    (``game_server.site.passwords``); users made by --dev sign-in have none.
+    """
 
     __tablename__ = "users"
     __table_args__ = (
@@ -115,11 +125,15 @@ class User(Base):
         CheckConstraint(
             f"length(name) BETWEEN 1 AND {USER_NAME_MAX_LENGTH}", name="name_length"
         ),
+        # A unique index, not a constraint: NULLs (look-alike --dev users) may repeat.
+        Index("ix_users_name_key", "name_key", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(USER_NAME_MAX_LENGTH), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    name_key: Mapped[str | None] = mapped_column(Text())
+    password_hash: Mapped[str | None] = mapped_column(String(PASSWORD_HASH_MAX_LENGTH))
 
     def __repr__(self) -> str:
         return f"User(id={self.id!r}, name={self.name!r})"

@@ -5,9 +5,15 @@ package holds a session or lazy-loads on the IOLoop. The protocol layer uses
 :class:`AsyncUserStore`; the command line and tests may use :class:`UserStore` directly.
 
 User names are normalised by :func:`clean_name` before they are stored or looked up: Unicode
-NFC, surrounding whitespace trimmed, 1-40 characters, no control characters, and not only the
-digits 0-9 (``game-server token 42`` means the user with id 42, so such a name could never be
-named on the command line).
+NFC, surrounding whitespace trimmed, 1-40 characters, no control, format (zero-width,
+text-direction) or other invisible characters, and not only the digits 0-9 (``game-server token
+42`` means the user with id 42, so such a name could never be named on the command line).
+
+Names are stored as typed (NFC) and compared exactly by :meth:`UserStore.by_name`. For the main
+site they are also compared loosely, by :func:`name_key` (NFKC, case folded): the first user of
+each key holds it (``users.name_key``, unique), and a user with a password must hold theirs, so
+no one can sign up as "ADA" or "Ａｄａ" once "Ada" exists. The --dev sign-in may still create
+such look-alikes; they get no key and no password.
 """
 
 from __future__ import annotations
@@ -20,19 +26,22 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .db import is_sqlite, session_factory
-from .models import USER_NAME_MAX_LENGTH, User
+from .models import PASSWORD_HASH_MAX_LENGTH, USER_NAME_MAX_LENGTH, Move, Room, User
 
 __all__ = [
     "AsyncUserStore",
+    "Credentials",
     "InvalidName",
     "NameTaken",
+    "SeatedRoom",
     "UserInfo",
     "UserStore",
     "clean_name",
+    "name_key",
 ]
 
 T = TypeVar("T")
@@ -41,9 +50,26 @@ T = TypeVar("T")
 # asking for them would be a database error rather than "no such user".
 _MAX_ID = 2**31 - 1
 _DECIMAL_ID = re.compile(r"[0-9]+")
-# Characters that can make a name display as something else (bidirectional overrides and
-# isolates) or break lines, besides the Unicode "Cc" control characters and lone surrogates.
-_DISGUISING = frozenset("\u2028\u2029\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Characters that can make a name display as something else or as nothing: control (Cc) and
+# format characters (Cf: zero-width spaces and joiners, bidirectional marks, overrides and
+# isolates, soft hyphen, byte order mark), line and paragraph separators (Zl, Zp), private use
+# (Co: any glyph a font likes), lone surrogates (Cs).
+_DISGUISING_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
+# Letters and marks that display as nothing: Hangul fillers, the combining grapheme joiner,
+# Khmer inherent vowels, Mongolian free variation selectors, variation selectors 1-14.
+_INVISIBLE = frozenset(
+    "\u115f\u1160\u3164\uffa0\u034f\u17b4\u17b5\u180b\u180c\u180d\u180f"
+    + "".join(chr(code) for code in range(0xFE00, 0xFE0E))
+)
+# Emoji need two invisible characters, allowed only there: the zero-width joiner between two
+# emoji (👩‍👩‍👧) and the text/emoji presentation selectors right after a symbol or keycap
+# character (❤️, 1️⃣).
+_ZWJ = "\u200d"
+_PRESENTATION = frozenset("\ufe0e\ufe0f")
+_SYMBOLS = frozenset({"So", "Sk", "Sm"})
+_NO_PRESENTATION = {ord(char): None for char in _PRESENTATION}
+# The user actions of the move log that seat a user, or take the seat away (any version).
+_SEAT_KINDS = {"sit": True, "leave": False, "expire": False}
 
 
 class InvalidName(ValueError):
@@ -51,7 +77,12 @@ class InvalidName(ValueError):
 
 
 class NameTaken(ValueError):
-    """Another user already has this name."""
+    """Another user already has this name; ``holder`` is that user's name when it is spelled
+    differently (another case or width), else ``None``."""
+
+    def __init__(self, message: str, *, holder: str | None = None) -> None:
+        super().__init__(message)
+        self.holder = holder
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +93,27 @@ class UserInfo:
     name: str
 
 
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """A user and the hash of their password (``None``: the user cannot sign in with one)."""
+
+    user: UserInfo
+    password_hash: str | None
+
+    def __repr__(self) -> str:
+        # Even a hash is kept out of logs and tracebacks.
+        return f"Credentials(user={self.user!r}, password_hash=...)"
+
+
+@dataclass(frozen=True, slots=True)
+class SeatedRoom:
+    """An open room where a user holds a seat: its id, its name and the game played in it."""
+
+    id: str
+    name: str
+    game: str
+
+
 def clean_name(name: str) -> str:
     """Return the stored form of a user name: NFC, trimmed, checked.
 
@@ -69,7 +121,8 @@ def clean_name(name: str) -> str:
     'Ada'
 
     Raises:
-        InvalidName: empty, longer than 40 characters, control characters, only digits.
+        InvalidName: empty, longer than 40 characters, control, format (zero-width,
+            text-direction) or other invisible characters, only digits.
     """
     if not isinstance(name, str):
         raise InvalidName(f"a user name must be text, not {type(name).__name__}")
@@ -80,15 +133,46 @@ def clean_name(name: str) -> str:
         raise InvalidName(
             f"a user name has at most {USER_NAME_MAX_LENGTH} characters, this one {len(name)}"
         )
-    for char in name:
-        if unicodedata.category(char) in ("Cc", "Cs") or char in _DISGUISING:
+    for index, char in enumerate(name):
+        if _disguising(name, index):
             raise InvalidName(
-                f"a user name cannot contain U+{ord(char):04X} "
-                "(a control, line-break or text-direction character)"
+                f"a user name cannot contain U+{ord(char):04X} (an invisible, control, "
+                "line-break or text-direction character)"
             )
     if _DECIMAL_ID.fullmatch(name):
         raise InvalidName("a user name cannot be only digits: it would read as a user id")
     return name
+
+
+def _disguising(name: str, index: int) -> bool:
+    """Whether ``name[index]`` could hide what the name looks like (see ``_DISGUISING_*``)."""
+    char = name[index]
+    if char == _ZWJ:
+        before = name[:index].rstrip("".join(_PRESENTATION))
+        after = name[index + 1:index + 2]
+        return not (before and after and unicodedata.category(before[-1]) in _SYMBOLS
+                    and unicodedata.category(after) == "So")
+    if char in _PRESENTATION:
+        return not (index and (unicodedata.category(name[index - 1]) in _SYMBOLS
+                               or name[index - 1] in "0123456789#*"))
+    return unicodedata.category(char) in _DISGUISING_CATEGORIES or char in _INVISIBLE
+
+
+def name_key(name: str) -> str:
+    """A name as the site compares it: NFKC, case folded, emoji presentation selectors
+    dropped, inner whitespace collapsed.
+
+    Two names with the same key are "the same name" for sign-up and sign-in (Unicode's
+    NFKC_Casefold, near enough: compatibility forms and case do not count).
+
+    >>> name_key("ＡＤＡ") == name_key("ada") == name_key(" Ada ")
+    True
+    >>> name_key("Straße") == name_key("STRASSE")
+    True
+    """
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+    # "❤" and "❤️" (with the emoji presentation selector) are the same name.
+    return " ".join(folded.translate(_NO_PRESENTATION).split())
 
 
 class UserStore:
@@ -105,22 +189,57 @@ class UserStore:
     def engine(self) -> Engine:
         return self._engine
 
-    def add(self, name: str) -> UserInfo:
+    def add(self, name: str, *, password_hash: str | None = None) -> UserInfo:
         """Create a user and return it with its new id.
+
+        Without a password hash, only an identical name (after NFC) counts as taken, as for
+        the --dev sign-in; the user holds the name's :func:`name_key` if no one does yet.
+        With one (a user of the main site), any name with the same key counts as taken.
 
         Raises:
             InvalidName: the name breaks the rules in :func:`clean_name`.
-            NameTaken: another user has this name (after normalisation).
+            NameTaken: another user has this name (after normalisation), or, with a
+                password hash, a name with the same key.
+            ValueError: the password hash is longer than the column.
         """
         name = clean_name(name)
-        user = User(name=name)
+        if password_hash is not None and not 0 < len(password_hash) <= PASSWORD_HASH_MAX_LENGTH:
+            raise ValueError(f"a password hash has 1-{PASSWORD_HASH_MAX_LENGTH} characters")
+        key = name_key(name)
+        holder = self._key_holder(key)
+        if holder is not None and (password_hash is not None or holder == name):
+            raise self._taken(name, holder)
         try:
-            with self._sessions.begin() as session:
-                session.add(user)
+            return self._insert(name, key if holder is None else None, password_hash)
         except IntegrityError:
-            # The name was checked above, so the unique constraint is what failed.
-            raise NameTaken(f"the user name {name!r} is taken") from None
+            pass
+        # Another user took the name or its key since we looked (the unique indexes decide).
+        holder = self._key_holder(key)
+        if password_hash is not None or holder is None or holder == name:
+            raise self._taken(name, holder) from None
+        try:
+            # A look-alike of the key's holder: allowed without a password, without the key.
+            return self._insert(name, None, None)
+        except IntegrityError:
+            raise self._taken(name, None) from None
+
+    def _insert(self, name: str, key: str | None, password_hash: str | None) -> UserInfo:
+        user = User(name=name, name_key=key, password_hash=password_hash)
+        with self._sessions.begin() as session:
+            session.add(user)
         return UserInfo(user.id, user.name)
+
+    def _key_holder(self, key: str) -> str | None:
+        """The name of the user holding this key, or ``None``."""
+        with self._sessions() as session:
+            return session.scalars(select(User.name).where(User.name_key == key)).one_or_none()
+
+    @staticmethod
+    def _taken(name: str, holder: str | None) -> NameTaken:
+        if holder is None or holder == name:
+            return NameTaken(f"the user name {name!r} is taken")
+        return NameTaken(f"the user name {name!r} is taken: {holder!r} is too much like it",
+                         holder=holder)
 
     def get(self, user_id: int) -> UserInfo | None:
         """The user with this id, or ``None``."""
@@ -167,6 +286,63 @@ class UserStore:
         if _DECIMAL_ID.fullmatch(text):
             return self.get(int(text))
         return self.by_name(text)
+
+    def credentials(self, name: str) -> Credentials | None:
+        """The user holding this name's :func:`name_key` ("ada" finds "Ada") and their
+        password hash, for signing in; ``None`` if no user holds it or the name is invalid."""
+        try:
+            key = name_key(clean_name(name))
+        except InvalidName:
+            return None
+        with self._sessions() as session:
+            user = session.scalars(select(User).where(User.name_key == key)).one_or_none()
+            if user is None:
+                return None
+            return Credentials(UserInfo(user.id, user.name), user.password_hash)
+
+    def set_password_hash(self, user_id: int, password_hash: str) -> bool:
+        """Store a new password hash for a user (after a password change, or to raise the
+        hash's parameters); ``False`` if there is no such user.
+
+        Raises:
+            ValueError: the hash is empty or longer than the column.
+        """
+        if not 0 < len(password_hash) <= PASSWORD_HASH_MAX_LENGTH:
+            raise ValueError(f"a password hash has 1-{PASSWORD_HASH_MAX_LENGTH} characters")
+        if self.get(user_id) is None:
+            return False
+        with self._sessions.begin() as session:
+            result = session.execute(
+                update(User).where(User.id == user_id).values(password_hash=password_hash))
+            return result.rowcount == 1
+
+    def seated_room(self, user_id: int) -> SeatedRoom | None:
+        """The open room where the user last sat down and still holds the seat, or ``None``.
+
+        Read from the move log, in the database, so any game server's rooms count: a user
+        holds a seat in a room (``rooms.status`` open) when their last ``sit``, ``leave`` or
+        ``expire`` action there is a ``sit``. A seat a bot plays for them after they left
+        or timed out does not count.
+        """
+        if self.get(user_id) is None:
+            return None
+        kinds = [condition for name in _SEAT_KINDS
+                 for condition in (Move.kind == name, Move.kind.like(f"{name}@%"))]
+        with self._sessions() as session:
+            rows = session.execute(
+                select(Move.room_id, Move.kind, Move.seq, Move.created_at, Room.name, Room.game)
+                .join(Room, Room.id == Move.room_id)
+                .where(Room.status == "open", Move.user_id == user_id, or_(*kinds))
+                .order_by(Move.room_id, Move.seq)
+            ).all()
+        last: dict[str, Any] = {}
+        for row in rows:
+            last[row.room_id] = row  # in seq order: the last one stays
+        seated = [row for row in last.values() if _SEAT_KINDS[row.kind.partition("@")[0]]]
+        if not seated:
+            return None
+        newest = max(seated, key=lambda row: (row.created_at, row.room_id))
+        return SeatedRoom(newest.room_id, newest.name, newest.game)
 
 
 class AsyncUserStore:
@@ -216,6 +392,10 @@ class AsyncUserStore:
     async def find(self, name_or_id: str) -> UserInfo | None:
         """See :meth:`UserStore.find`."""
         return await self._run(self._store.find, name_or_id)
+
+    async def seated_room(self, user_id: int) -> SeatedRoom | None:
+        """See :meth:`UserStore.seated_room`."""
+        return await self._run(self._store.seated_room, user_id)
 
     def close(self) -> None:
         """Wait for running calls and stop the executor, if this store created it."""

@@ -2,12 +2,15 @@
 
 Routes:
 - `/sockjs/...`: the game protocol over every SockJS transport.
-- `/config.json`: what the web client needs to know ({dev, server, protocol, games}).
+- `/config.json`: what the web client needs to know ({dev, server, protocol, games, site_url}).
 - `/dev/login` (only with --dev): create or find a user by name and hand out a token.
 - `/api/...`: the history of finished games (docs/api.md).
 - `/metrics`: Prometheus metrics (game_server/metrics.py lists them).
 - `/vendor/sockjs.min.js`: the sockjs-client copy installed by npm in web_client/.
 - `/...`: the files of web_client/ (index.html at /).
+
+`make_admin_app` builds the other, local application: `POST /notify` for operators and scripts
+on this machine (game_server/notify.py), served on 127.0.0.1 only (game_server/server.py).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any, Awaitable, Callable
 
 import tornado.web
 
+from game_server.notify import Notification, NotifyUnavailable, parse_request
 from game_server.protocol import PROTOCOL_VERSION, Hub
 from game_server.rules import catalogue
 from game_server.transport.connection import connection_class
@@ -47,14 +51,18 @@ class DevLogin:
 
 def make_app(hub: Hub, *, dev_login: DevLogin | None = None,
              sockjs_settings: dict[str, Any] | None = None, history: Any = None,
-             metrics: Any = None, web_client: Path = WEB_CLIENT) -> tornado.web.Application:
+             metrics: Any = None, web_client: Path = WEB_CLIENT,
+             site_url: str = "") -> tornado.web.Application:
     """Build the application around a hub. `dev_login` enables /dev/login (serve --dev);
-    `history` (a storage.history.GameHistory) enables the /api/ routes."""
+    `history` (a storage.history.GameHistory) enables the /api/ routes; `site_url`
+    (GAME_SITE_URL) tells the web client where to ask for a fresh token."""
     router = make_router(connection_class(hub), SOCKJS_PREFIX, sockjs_settings or {},
                          sockjs_url=SOCKJS_URL)
+    if site_url and not site_url.endswith("/"):
+        site_url += "/"  # the client asks site_url + "token"
     config = {"dev": dev_login is not None, "server": hub.settings.server_id,
               "protocol": PROTOCOL_VERSION,
-              "games": catalogue()}
+              "games": catalogue(), "site_url": site_url}
     routes: list[Any] = list(router.urls)
     routes.append((r"/config\.json", ConfigHandler, {"config": config}))
     if dev_login is not None:
@@ -159,6 +167,62 @@ class DevLoginHandler(tornado.web.RequestHandler):
     def _refuse(self, text: str) -> None:
         self.set_status(400)
         self.write({"error": text})
+
+
+#: Host headers the admin endpoint answers (a web page that resolved its own name to 127.0.0.1,
+#: "DNS rebinding", sends its own name and is refused).
+_ADMIN_HOSTS = ("127.0.0.1", "localhost")
+
+
+def make_admin_app(publish: Callable[[Notification], Awaitable[None]]) -> tornado.web.Application:
+    """The local admin application: `POST /notify` with JSON {"user": id or null, "kind",
+    "data"} publishes a notification (`publish`, the server's broker) and answers 202; a bad
+    request gets 400 and {"error": text}. Bind it to 127.0.0.1 only."""
+    return tornado.web.Application([(r"/notify", NotifyHandler, {"publish": publish})],
+                                   log_function=log_request)
+
+
+class NotifyHandler(tornado.web.RequestHandler):
+    """`POST /notify`: for operators and scripts on this machine, never for browsers.
+
+    Listening on 127.0.0.1 keeps other machines out; a web page open in a browser on this
+    machine could still send a request, so the endpoint insists on what a page cannot send
+    without the browser asking us first (a preflight this server never answers): a JSON
+    content type and no `Origin`; and on a local `Host`, against DNS rebinding.
+    """
+
+    def initialize(self, publish: Callable[[Notification], Awaitable[None]]) -> None:
+        self.publish = publish
+
+    def check_xsrf_cookie(self) -> None:
+        pass
+
+    async def post(self) -> None:
+        self.set_header("Cache-Control", "no-store")
+        host = self.request.host_name
+        if "Origin" in self.request.headers or host not in _ADMIN_HOSTS:
+            self._answer(403, "this endpoint is for programs on this machine, not web pages")
+            return
+        content_type = self.request.headers.get("Content-Type", "")
+        if content_type.split(";")[0].strip().lower() != "application/json":
+            self._answer(415, "send JSON with Content-Type: application/json")
+            return
+        try:
+            notification = parse_request(self.request.body)
+        except ValueError as error:
+            self._answer(400, str(error))
+            return
+        try:
+            await self.publish(notification)
+        except NotifyUnavailable as error:
+            log.warning("notification not published: %s", error)
+            self._answer(503, str(error))
+            return
+        self._answer(202, None)
+
+    def _answer(self, status: int, error: str | None) -> None:
+        self.set_status(status)
+        self.write({"error": error} if error is not None else {"accepted": True})
 
 
 class WebClientHandler(tornado.web.StaticFileHandler):

@@ -44,8 +44,8 @@ SCHEMA_FILES = sorted(SCHEMA_DIR.rglob("*.json"))
 MESSAGE_FILES = [p for p in SCHEMA_FILES if p.parent.name in ("client", "server")]
 GAME_FILES = [p for p in SCHEMA_FILES if p.parent.parent.name == "games"]
 #: Server messages that are never a reply to a request, so never carry `re`: a fresh sign-in
-#: token comes by itself every few minutes.
-PUSHED_ONLY = {"token"}
+#: token comes by itself every few minutes; notify when a site or an operator sends one.
+PUSHED_ONLY = {"token", "notify"}
 #: A game's payloads: what a client sends (move), what a receiver sees (view), what a move did
 #: (event).
 GAME_PARTS = ("move", "view", "event")
@@ -86,8 +86,9 @@ def test_the_files_are_the_specified_messages_and_each_games_payloads():
     # Protocol 1's names of Crazy Eights moves, still accepted: each game lists its own.
     aliases = {name for game in GAMES.values() for name in game.MOVE_MESSAGES}
     assert aliases == {"take", "put"}
-    # token: a fresh sign-in token, pushed; redirect: "ask another server" (several servers).
-    server = {"welcome", "room_list", "state", "left", "error", "token", "redirect"}
+    # token: a fresh sign-in token, pushed; redirect: "ask another server" (several servers);
+    # notify: a notification from outside the game (game_server/notify.py).
+    server = {"welcome", "room_list", "state", "left", "error", "token", "redirect", "notify"}
     assert names == (
         {"defs.json"}
         | {f"client/{n}.json" for n in client | aliases}

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, insert, inspect, select, text
 from sqlalchemy.exc import DataError, IntegrityError
 
 from game_server.storage import (
@@ -22,10 +22,12 @@ from game_server.storage import (
     UserInfo,
     UserStore,
     clean_name,
+    make_engine,
     migrate,
     session_factory,
 )
 from game_server.storage.models import User
+from game_server.storage.users import Credentials, SeatedRoom, name_key
 
 
 @pytest.fixture
@@ -327,3 +329,181 @@ async def test_slow_database_does_not_block_the_loop(store):
             await ticker
         users.close()
     assert ticks >= 10
+
+
+# --- names compared loosely, passwords (the main site) --------------------------------------
+
+
+@pytest.mark.parametrize("name", [
+    "Ada\u200bBob",  # zero-width space
+    "Ada\u200cBob",  # zero-width non-joiner
+    "Ada\u200dBob",  # zero-width joiner between letters
+    "Ada\u200e",  # left-to-right mark
+    "\ufeffAda",  # byte order mark
+    "Ada\u00ad",  # soft hyphen
+    "Ada\u2060",  # word joiner
+    "Ada\u2066x\u2069",  # bidirectional isolate
+    "\u3164",  # Hangul filler: a letter that shows nothing
+    "Ada\ufe0f",  # emoji presentation after a letter: invisible
+    "Ada\ue000",  # private use
+])
+def test_clean_name_refuses_invisible_characters(name):
+    with pytest.raises(InvalidName, match=r"cannot contain U\+[0-9A-F]{4} \(an invisible"):
+        clean_name(name)
+
+
+@pytest.mark.parametrize("name", ["❤️ fan", "1️⃣ player", "👁️‍🗨️", "Zoë"])
+def test_clean_name_keeps_emoji_sequences(name):
+    assert clean_name(name) == name
+
+
+@pytest.mark.parametrize(("one", "other"), [
+    ("Ada", "ADA"), ("Ada", "ａｄａ"), ("Straße", "STRASSE"), ("Ada Lovelace", "ada  lovelace"),
+    ("❤ fan", "❤️ fan"), ("Zoë", "ZOE\u0308"), ("ﬁona", "Fiona"),
+])
+def test_name_key_makes_look_alikes_equal(one, other):
+    assert name_key(one) == name_key(other)
+
+
+def test_name_key_keeps_different_names_apart():
+    assert len({name_key(name) for name in ("Ada", "Adа", "Ada1", "A da")}) == 4  # Cyrillic а
+
+
+def test_a_user_with_a_password_holds_the_name_in_every_spelling(store):
+    ada = store.add("Ada", password_hash="scrypt$hash")
+    for variant in ("ada", "ADA", "Ａｄａ", "Ada"):
+        with pytest.raises(NameTaken, match="taken") as caught:
+            store.add(variant, password_hash="scrypt$other")
+        assert caught.value.holder in (None, "Ada")
+    # Signing in finds the user in any spelling, with the hash.
+    for variant in ("Ada", "ada", " ＡＤＡ "):
+        assert store.credentials(variant) == Credentials(ada, "scrypt$hash")
+    assert "scrypt$hash" not in repr(store.credentials("Ada"))
+
+
+def test_dev_users_may_look_alike_but_only_the_first_holds_the_name(store):
+    # The --dev sign-in (no password) keeps names case-sensitive, as before.
+    first = store.add("bob")
+    second = store.get_or_create("Bob")
+    assert second.id != first.id
+    assert store.credentials("BOB") == Credentials(first, None)  # no password: no sign-in
+    with pytest.raises(NameTaken, match="'bob' is too much like it") as caught:
+        store.add("BOB", password_hash="scrypt$hash")
+    assert caught.value.holder == "bob"
+
+
+def test_credentials_of_nobody(store):
+    assert store.credentials("Nobody") is None
+    assert store.credentials("") is None
+    assert store.credentials("x" * 100) is None
+
+
+def test_set_password_hash(store):
+    ada = store.add("Ada", password_hash="scrypt$old")
+    assert store.set_password_hash(ada.id, "scrypt$new")
+    assert store.credentials("Ada").password_hash == "scrypt$new"
+    assert not store.set_password_hash(ada.id + 100, "scrypt$new")
+    with pytest.raises(ValueError):
+        store.set_password_hash(ada.id, "x" * 256)
+
+
+def test_sign_ups_of_look_alikes_at_once_leave_one_user(store):
+    barrier = threading.Barrier(6)
+    names = ["Racer", "RACER", "racer", "Ｒacer", "rAcer", "RaCeR"]
+
+    def sign_up(name: str) -> UserInfo | None:
+        barrier.wait(timeout=10)
+        try:
+            return store.add(name, password_hash="scrypt$hash")
+        except NameTaken:
+            return None
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        created = [user for user in pool.map(sign_up, names) if user is not None]
+    assert len(created) == 1
+
+
+# --- the open room a user is seated in (invitations) -----------------------------------------
+
+
+async def test_seated_room_follows_the_move_log(database_url, migrated, players):
+    from game_server.storage import MoveLog
+    from storage_helpers import Clock, commit, new_table
+
+    ann, bob, cid, dan = players
+    store = UserStore(migrated)
+    clock = Clock()
+    log = MoveLog(migrated, "server-a", clock=clock)
+    try:
+        first = new_table("r1", 3, name="First")
+        first.sit(ann)
+        first.sit(bob)
+        first.leave(bob)
+        await commit(log, first)
+        clock.advance(minutes=1)  # Ann sits down in r2 after r1
+        hearts = new_table("r2", 4, name="Hearts night", game="hearts")
+        hearts.sit(ann)
+        hearts.watch(cid)
+        hearts.sit(dan)
+        await commit(log, hearts)
+        closed = new_table("r3", 3, name="Closed")
+        closed.sit(dan)
+        await commit(log, closed)
+        await log.close_room("r3")
+
+        assert store.seated_room(ann.id) == SeatedRoom("r2", "Hearts night", "hearts")
+        assert store.seated_room(bob.id) is None  # left
+        assert store.seated_room(cid.id) is None  # only watching
+        assert store.seated_room(dan.id) == SeatedRoom("r2", "Hearts night", "hearts")
+        hearts.leave(dan)
+        await commit(log, hearts)
+        assert store.seated_room(dan.id) is None  # the room they sat in last is closed
+        assert store.seated_room(999) is None
+    finally:
+        log.close()
+
+
+# --- migration 0005 ---------------------------------------------------------------------------
+
+
+def _run_sql(url: str, sql: str, **params) -> list:
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            result = connection.execute(text(sql), params)
+            return result.all() if result.returns_rows else []
+    finally:
+        engine.dispose()
+
+
+def test_0005_gives_each_name_key_to_its_oldest_user_and_goes_back(database_url):
+    migrate.upgrade(database_url, "0004")
+    for name in ("Ada", "ada", "Bob", "ＡＤＡ"):
+        _run_sql(database_url, "INSERT INTO users (name, created_at) VALUES (:name, :at)",
+                 name=name, at=datetime(2026, 1, 1, tzinfo=UTC))
+    migrate.upgrade(database_url, "0005")
+    rows = _run_sql(database_url, "SELECT name, name_key, password_hash FROM users ORDER BY id")
+    assert [tuple(row) for row in rows] == [
+        ("Ada", "ada", None), ("ada", None, None), ("Bob", "bob", None), ("ＡＤＡ", None, None)]
+    engine = make_engine(database_url)
+    try:
+        store = UserStore(engine)
+        assert store.credentials("ADA").user.name == "Ada"
+        with pytest.raises(NameTaken):
+            store.add("BOB", password_hash="scrypt$hash")
+        assert store.add("Cid", password_hash="scrypt$hash").name == "Cid"
+    finally:
+        engine.dispose()
+
+    migrate.downgrade(database_url, "0004")
+    engine = make_engine(database_url)
+    try:
+        columns = {column["name"] for column in inspect(engine).get_columns("users")}
+        assert columns == {"id", "name", "created_at"}
+        indexes = {index["name"] for index in inspect(engine).get_indexes("users")}
+        assert "ix_users_name_key" not in indexes
+    finally:
+        engine.dispose()
+    names = [row.name for row in _run_sql(database_url, "SELECT name FROM users ORDER BY id")]
+    assert names == ["Ada", "ada", "Bob", "ＡＤＡ", "Cid"]
+    migrate.upgrade(database_url)  # and up again

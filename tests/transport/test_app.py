@@ -18,7 +18,7 @@ async def test_config_tells_the_client_about_the_server(game_server_factory):
     plain = await game_server_factory()
     dev = await game_server_factory(dev=True)
     assert json.loads((await get(plain, "/config.json")).body) == {
-        "dev": False, "server": "test-1", "protocol": 2, "games": catalogue()}
+        "dev": False, "server": "test-1", "protocol": 2, "games": catalogue(), "site_url": ""}
     assert json.loads((await get(dev, "/config.json")).body)["dev"] is True
 
 

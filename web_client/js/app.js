@@ -22,12 +22,18 @@
  * any reconnection, and `Connection.resume()` sends the request again. A `redirect` nobody
  * asked for (the room moved: its server drained or lost it) is followed by joining the room
  * there. Meanwhile the status says "Moving to the table…".
+ *
+ * Notifications (`notify`, sent by the main site or an operator) stack up in a corner: an
+ * invitation with Join (the usual `join`, redirects followed) and Dismiss, any other kind with
+ * its `data.text`. When even the newest token is refused and /config.json names the main site
+ * (`site_url`), the page asks the site for a fresh token (`POST <site_url>token`, with the
+ * site's cookies and its `_xsrf` cookie as `X-XSRFToken`) before asking the player to sign in.
  */
 
 import { Connection, transportsFromQuery } from './connection.js';
 import {
-  gameInfo, renderGameOptions, renderRoomList, renderRoomListNote, renderRules, renderSeatOptions,
-  renderStatus, renderTable, tableContext,
+  gameInfo, inviteOf, renderGameOptions, renderNotification, renderRoomList, renderRoomListNote,
+  renderRules, renderSeatOptions, renderStatus, renderTable, tableContext,
 } from './render.js';
 import { describeEvent } from './log.js';
 import { loadRenderer, rendererFor } from './renderers.js';
@@ -39,6 +45,8 @@ const LAST_NAME_KEY = 'cardtable.lastName';
 const DEV_TOKEN_REUSE_MS = 8 * 60 * 1000; // tokens live 10 minutes; renew well before
 const LOBBY_POLL_MS = 4000;
 const TOAST_MS = 4500;
+const NOTIFICATION_KEEP = 5; // notifications shown at most; the oldest goes first
+const NOTIFICATION_MS = 15000; // a notification that is not an invitation goes away after this
 const LOG_KEEP = 30;
 
 const $ = (id) => document.getElementById(id);
@@ -59,6 +67,7 @@ const model = {
   log: [],
   ui: {}, // the game renderer's own UI state (a suit picker, cards chosen), for this room
   status: { state: 'idle', transport: null, retryIn: null, moving: false },
+  notifications: [], // notifications shown: [{id, kind, data}], oldest first
 };
 
 let connection = null;
@@ -107,6 +116,32 @@ function toast(text, kind = 'error') {
     el.classList.add('leaving');
     setTimeout(() => el.remove(), 300);
   }, TOAST_MS);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Notifications: `notify` messages, kept until dismissed (invitations) or for NOTIFICATION_MS
+
+let lastNotificationId = 0;
+
+function addNotification(msg) {
+  lastNotificationId += 1;
+  const notification = { id: lastNotificationId, kind: msg.kind, data: msg.data };
+  model.notifications = [...model.notifications, notification].slice(-NOTIFICATION_KEEP);
+  drawNotifications();
+  if (!(notification.kind === 'invite' && inviteOf(notification.data))) {
+    setTimeout(() => dismissNotification(notification.id), NOTIFICATION_MS);
+  }
+}
+
+function dismissNotification(id) {
+  const before = model.notifications.length;
+  model.notifications = model.notifications.filter((notification) => notification.id !== id);
+  if (model.notifications.length !== before) drawNotifications();
+}
+
+function drawNotifications() {
+  $('notifications').replaceChildren(
+    ...model.notifications.map((notification) => renderNotification(notification, model.games)));
 }
 
 function errorText(err) {
@@ -241,11 +276,51 @@ async function currentToken({ renew = false } = {}) {
   return session.token;
 }
 
+/** The value of a cookie of this page ('' when it has none). */
+function cookieValue(name) {
+  for (const part of document.cookie.split(';')) {
+    const index = part.indexOf('=');
+    if (index < 0 || part.slice(0, index).trim() !== name) continue;
+    const value = part.slice(index + 1).trim();
+    try {
+      return decodeURIComponent(value);
+    } catch (err) {
+      return value;
+    }
+  }
+  return '';
+}
+
+/**
+ * A fresh token from the main site (`site_url` in /config.json) for the user signed in there:
+ * `POST <site_url>token` with the site's cookies, and its `_xsrf` cookie as `X-XSRFToken`
+ * (Tornado's CSRF check). Null when there is no site, or it gives none (signed out, refused).
+ */
+async function siteToken() {
+  const site = model.config && typeof model.config.site_url === 'string' ? model.config.site_url : '';
+  if (!site) return null;
+  try {
+    const response = await fetch(`${site}token`, {
+      method: 'POST',
+      credentials: 'include',
+      cache: 'no-store',
+      headers: { 'X-XSRFToken': cookieValue('_xsrf') },
+    });
+    if (!response.ok) return null;
+    const body = await response.json();
+    return body && typeof body.token === 'string' && body.token ? body.token : null;
+  } catch (err) {
+    return null; // the site cannot be reached, or its answer is not JSON
+  }
+}
+
 function needSignIn(text) {
   if (connection) connection.stop();
   connection = null;
   save(SESSION_KEY, null);
   setUser(null);
+  model.notifications = [];
+  drawNotifications();
   if (model.config && model.config.dev) {
     setView('signin');
     if (text) toast(text);
@@ -293,6 +368,8 @@ function signOut() {
   save(LOG_KEY, null);
   model.state = null;
   model.log = [];
+  model.notifications = [];
+  drawNotifications();
   setUser(null);
   if (model.config && model.config.dev) setView('signin');
   else needSignIn('You signed out. Open the game from the main site to sign in again.');
@@ -343,6 +420,15 @@ async function authenticate(retried = false) {
     if (err.code === 'invalid_token') {
       const session = load(SESSION_KEY);
       if (session && session.mode === 'dev' && !retried) return authenticate(true);
+      if (!retried && !(session && session.mode === 'dev')) {
+        // The token expired while the page was closed: the main site may give a fresh one.
+        const fresh = await siteToken();
+        if (conn !== connection) return undefined;
+        if (fresh) {
+          save(SESSION_KEY, { mode: 'token', token: fresh, at: Date.now() });
+          return authenticate(true);
+        }
+      }
       return needSignIn('Your sign-in has expired. Open the game from the main site again.');
     }
     if (err.code === 'already_authenticated') return undefined;
@@ -431,6 +517,9 @@ async function handleMessage(msg) {
       break;
     case 'token':
       keepToken(msg.token);
+      break;
+    case 'notify':
+      addNotification(msg);
       break;
     case 'redirect':
       followMovedRoom(msg);
@@ -538,6 +627,13 @@ function onAction(button) {
     case 'watch':
       ask({ msg: 'join', room: button.dataset.room, as: action === 'join' ? 'player' : 'spectator' });
       break;
+    case 'notification-join':
+      dismissNotification(Number(button.dataset.notification));
+      ask({ msg: 'join', room: button.dataset.room, as: 'player' });
+      break;
+    case 'notification-dismiss':
+      dismissNotification(Number(button.dataset.notification));
+      break;
     case 'add_bot':
       act({ msg: 'add_bot' });
       break;
@@ -608,6 +704,7 @@ function setGames(games) {
     games.some((g) => g.name === current) ? current : games[0] && games[0].name));
   onGameChosen();
   if (model.view === 'lobby') draw();
+  if (model.notifications.length) drawNotifications(); // game titles in invitations
 }
 
 /** A game was chosen in the create form: offer its seat counts and show its rules. */

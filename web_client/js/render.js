@@ -167,6 +167,69 @@ export function renderRules(rules) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Notifications (`notify` messages)
+
+const ROOM_ID = /^[A-Za-z0-9_-]{6,32}$/;
+
+/**
+ * The invitation in an `invite` notification's data ({room, game, from: {id, name}}), or null
+ * when the data is not one (it is then shown like any other kind).
+ */
+export function inviteOf(data) {
+  if (!data || typeof data !== 'object') return null;
+  const { room, game, from } = data;
+  if (typeof room !== 'string' || !ROOM_ID.test(room)) return null;
+  if (typeof game !== 'string' || !game) return null;
+  if (!from || typeof from !== 'object' || typeof from.name !== 'string' || !from.name.trim()) return null;
+  return { room, game, from: { id: from.id, name: from.name } };
+}
+
+/**
+ * One notification, {id, kind, data}, as a card of the stack: an invitation says who invites
+ * you to which game, with Join and Dismiss; any other kind shows `data.text` when it is a string,
+ * else only its kind. Everything from the notification goes in as text, never as markup.
+ */
+export function renderNotification(notification, games = []) {
+  const invite = notification.kind === 'invite' ? inviteOf(notification.data) : null;
+  const data = notification.data;
+  const title = invite ? gameInfo(games, invite.game).title : null;
+  let body = null;
+  if (invite) {
+    body = `${invite.from.name} invites you to ${title}`;
+  } else if (data && typeof data === 'object' && typeof data.text === 'string' && data.text) {
+    body = data.text;
+  }
+  const dismiss = h('button', {
+    type: 'button',
+    class: 'btn btn-small',
+    'data-action': 'notification-dismiss',
+    'data-notification': notification.id,
+    'data-testid': 'notification-dismiss',
+  }, 'Dismiss');
+  return h('section', {
+    class: ['notification', `notification-${invite ? 'invite' : 'other'}`],
+    'data-testid': 'notification',
+    'data-kind': notification.kind,
+    'data-notification': notification.id,
+    'aria-label': invite ? 'Invitation' : 'Notification',
+  },
+  h('p', { class: 'notification-kind', 'data-testid': 'notification-kind' },
+    h('span', { 'aria-hidden': 'true' }, invite ? '✉ ' : 'ℹ '), invite ? 'Invitation' : notification.kind),
+  body != null ? h('p', { class: 'notification-text', 'data-testid': 'notification-text' }, body) : null,
+  h('div', { class: 'notification-actions' },
+    invite ? h('button', {
+      type: 'button',
+      class: 'btn btn-primary btn-small',
+      'data-action': 'notification-join',
+      'data-notification': notification.id,
+      'data-room': invite.room,
+      'data-testid': 'notification-join',
+      'aria-label': `Join ${invite.from.name}'s ${title} room`,
+    }, 'Join') : null,
+    dismiss));
+}
+
+// ---------------------------------------------------------------------------------------------
 // The context a renderer draws with
 
 /**
