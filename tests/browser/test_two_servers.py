@@ -382,6 +382,10 @@ def test_a_room_on_another_server_is_joined_played_and_followed_when_it_moves(se
         expect_table(ann, room)
         assert connection_url(ann) == a.public_url
         assert welcomes(ann)[-1] == a.id
+        # Bob's client follows the same redirect in its own thread, at its own pace.
+        deadline = time.monotonic() + 15
+        while bob.hosted_at != a.url and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert bob.redirects and bob.hosted_at == a.url, bob.redirects
         view = wait_until(ann, lambda view: view.seq >= seq, what="the state on a")
         assert view.you == 1

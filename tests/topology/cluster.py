@@ -5,6 +5,12 @@ database and one test-owned `redis-server`, behind nginx configured from
 deploy/nginx.conf.template. Every process writes its output to a log file under the test's
 tmp_path; :meth:`Cluster.report` gives the tail of each, for a failed test.
 
+With a `site_secret`, a cluster is the whole service as docker-compose.yml runs it: the main
+site (`game-server site`, :class:`MainSite`) at / in nginx and the web client at /play/, game
+servers without --dev (players sign in on the site), and each process with the environment
+variables compose gives its service (:data:`SERVER_TEST_ENV` names the few more the tests
+set).
+
 Signals go to the one process id each helper started, never to a name or a group.
 """
 
@@ -43,6 +49,11 @@ NGINX = "/usr/sbin/nginx"
 TTL = 2.0
 #: Seconds a bot waits before it moves (GAME_BOT_DELAY).
 BOT_DELAY = 0.05
+#: The settings a game server gets here beyond those of its service in docker-compose.yml
+#: (the site gets none): test timings, no metrics, and no admin endpoint (compose gives each
+#: server a host of its own, so the default admin port is free there; here they share one).
+SERVER_TEST_ENV = {"GAME_HEARTBEAT_TTL", "GAME_BOT_DELAY", "GAME_DRAIN_SECONDS", "GAME_METRICS",
+                   "GAME_ADMIN_PORT"}
 
 
 def free_port() -> int:
@@ -159,6 +170,20 @@ class LoggedProcess:
     def tail(self, lines: int = 40) -> str:
         return "\n".join(self.log_text().splitlines()[-lines:])
 
+    def error_lines(self) -> list[str]:
+        """Lines logged at ERROR (or CRITICAL) level, and the first line of each traceback."""
+        found = []
+        for line in self.log_text().splitlines():
+            if re.search(r" (ERROR|CRITICAL) ", line) or line.startswith("Traceback"):
+                found.append(line)
+        return found
+
+
+def _listens(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
 
 class RedisServer(LoggedProcess):
     """A redis-server of the test's own on a free port, without persistence, so that the
@@ -192,17 +217,19 @@ class RedisServer(LoggedProcess):
 
 
 class GameServer(LoggedProcess):
-    """`game-server serve --dev` with GAME_SERVER_ID `id` on a free port."""
+    """`game-server serve --dev` (or, with `dev=False`, `game-server serve` as compose runs
+    it) with GAME_SERVER_ID `id` on a free port (GAME_PORT)."""
 
-    def __init__(self, server_id: str, env: dict[str, str], directory: Path) -> None:
+    def __init__(self, server_id: str, env: dict[str, str], directory: Path,
+                 dev: bool = True) -> None:
         self.id = server_id
         self.port = free_port()
         self.public_url = f"/g/{server_id}/sockjs"
-        env = {**env, "GAME_SERVER_ID": server_id, "GAME_PUBLIC_URL": self.public_url}
+        env = {**env, "GAME_SERVER_ID": server_id, "GAME_PUBLIC_URL": self.public_url,
+               "GAME_PORT": str(self.port)}
         workdir = directory / server_id
         workdir.mkdir(exist_ok=True)
-        super().__init__(server_id, [*game_server_command(), "serve", "--dev",
-                                     "--port", str(self.port)],
+        super().__init__(server_id, [*game_server_command(), "serve", *(["--dev"] if dev else [])],
                          directory / f"{server_id}.log", env=env, cwd=workdir)
 
     @property
@@ -211,29 +238,41 @@ class GameServer(LoggedProcess):
 
     def listening(self) -> bool:
         assert self.running, f"{self.id} exited:\n{self.tail()}"
-        with socket.socket() as sock:
-            sock.settimeout(0.2)
-            return sock.connect_ex(("127.0.0.1", self.port)) == 0
+        return _listens(self.port)
 
-    def error_lines(self) -> list[str]:
-        """Lines logged at ERROR (or CRITICAL) level, and the first line of each traceback."""
-        found = []
-        for line in self.log_text().splitlines():
-            if re.search(r" (ERROR|CRITICAL) ", line) or line.startswith("Traceback"):
-                found.append(line)
-        return found
+
+class MainSite(LoggedProcess):
+    """The main site, `game-server site` (not --dev), on a free port (GAME_SITE_PORT)."""
+
+    def __init__(self, env: dict[str, str], directory: Path) -> None:
+        self.port = free_port()
+        workdir = directory / "site"
+        workdir.mkdir(exist_ok=True)
+        super().__init__("site", [*game_server_command(), "site"], directory / "site.log",
+                         env={**env, "GAME_SITE_PORT": str(self.port)}, cwd=workdir)
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def listening(self) -> bool:
+        assert self.running, f"the site exited:\n{self.tail()}"
+        return _listens(self.port)
 
 
 class Nginx(LoggedProcess):
-    """nginx in the foreground with deploy/nginx.conf.template rendered for `servers`."""
+    """nginx in the foreground with deploy/nginx.conf.template rendered for `servers` (and
+    the main site at `site`, "host:port", if given)."""
 
-    def __init__(self, executable: str, directory: Path, servers: Iterable[GameServer]) -> None:
+    def __init__(self, executable: str, directory: Path, servers: Iterable[GameServer],
+                 site: str | None = None) -> None:
         self.port = free_port()
         self.prefix = directory / "nginx"
         self.prefix.mkdir(exist_ok=True)
         conf = self.prefix / "nginx.conf"
         conf.write_text(render_nginx().render_file(
-            f"127.0.0.1:{self.port}", [(server.id, server.address) for server in servers]))
+            f"127.0.0.1:{self.port}", [(server.id, server.address) for server in servers],
+            site=site))
         self.conf = conf
         super().__init__("nginx", [executable, "-p", str(self.prefix), "-c", str(conf),
                                    "-e", str(self.prefix / "error.log"), "-g", "daemon off;"],
@@ -245,9 +284,7 @@ class Nginx(LoggedProcess):
 
     def listening(self) -> bool:
         assert self.running, f"nginx exited:\n{self.tail()}\n{self.error_log()}"
-        with socket.socket() as sock:
-            sock.settimeout(0.2)
-            return sock.connect_ex(("127.0.0.1", self.port)) == 0
+        return _listens(self.port)
 
     def error_log(self, lines: int = 40) -> str:
         path = self.prefix / "error.log"
@@ -332,12 +369,18 @@ class Database:
 
 
 class Cluster:
-    """Game servers sharing `database` and `redis_server`, behind nginx."""
+    """Game servers sharing `database` and `redis_server`, behind nginx.
+
+    With `site_secret` (GAME_SITE_SECRET), also the main site, and every process as
+    docker-compose.yml starts it: the site (GAME_CLIENT_URL=/play/, GAME_SECURE_COOKIES=off:
+    no TLS here) at / in nginx, and game servers without --dev, with GAME_SITE_URL=/.
+    """
 
     def __init__(self, directory: Path, database: Database, redis_server: RedisServer,
                  token_keys: str, nginx_executable: str,
                  server_ids: Iterable[str] = ("game-1", "game-2", "game-3"),
-                 ttl: float = TTL, bot_delay: float = BOT_DELAY) -> None:
+                 ttl: float = TTL, bot_delay: float = BOT_DELAY,
+                 site_secret: str | None = None) -> None:
         self.directory = directory
         self.database = database
         self.redis = redis_server
@@ -352,12 +395,28 @@ class Cluster:
             "GAME_BOT_DELAY": str(bot_delay),
             "GAME_DRAIN_SECONDS": "15",
             "GAME_METRICS": "off",
+            # Notifications go through Redis here; no local endpoint (one port per server).
+            "GAME_ADMIN_PORT": "0",
             "PYTHONUNBUFFERED": "1",
         })
+        self.site: MainSite | None = None
+        if site_secret is not None:
+            base = {key: value for key, value in env.items()
+                    if not key.startswith("GAME_") or key in (
+                        "GAME_DATABASE_URL", "GAME_TOKEN_KEYS", "GAME_REDIS_URL")}
+            # Compose passes the database password in PGPASSWORD (trust auth here: none).
+            base["PGPASSWORD"] = (database.admin.url.password
+                                  or os.environ.get("PGPASSWORD", ""))
+            self.site = MainSite({**base, "GAME_SITE_SECRET": site_secret,
+                                  "GAME_CLIENT_URL": "/play/", "GAME_SECURE_COOKIES": "off"},
+                                 directory)
+            env.update({"PGPASSWORD": base["PGPASSWORD"], "GAME_SITE_URL": "/"})
         self.env = env
-        self.servers = {server_id: GameServer(server_id, env, directory)
+        self.servers = {server_id: GameServer(server_id, env, directory,
+                                              dev=site_secret is None)
                         for server_id in server_ids}
-        self.nginx = Nginx(nginx_executable, directory, self.servers.values())
+        self.nginx = Nginx(nginx_executable, directory, self.servers.values(),
+                           site=self.site.address if self.site else None)
         self._redis_client = redis.Redis.from_url(redis_server.url, decode_responses=True,
                                                   socket_connect_timeout=0.5,
                                                   socket_timeout=1.0)
@@ -377,9 +436,13 @@ class Cluster:
         ids = list(self.servers if server_ids is None else server_ids)
         if not self.nginx.running:
             self.nginx.start()
+        if self.site is not None and not self.site.running:
+            self.site.start()
         for server_id in ids:
             self.servers[server_id].start()
         await until(self.nginx.listening, timeout, "nginx to listen")
+        if self.site is not None:
+            await until(self.site.listening, timeout, "the site to listen")
         for server_id in ids:
             await until(self.servers[server_id].listening, timeout, f"{server_id} to listen")
             await until(lambda: self.live(server_id), timeout, f"{server_id}'s heartbeat")
@@ -402,16 +465,19 @@ class Cluster:
                 for server_id, server in self.servers.items()}
 
     def unexpected_errors(self, allowed: Iterable[str] = ()) -> list[str]:
-        """ERROR lines of every server's log that match none of the `allowed` patterns."""
+        """ERROR lines of every server's log (and the site's) that match none of the
+        `allowed` patterns."""
         patterns = [re.compile(pattern) for pattern in allowed]
-        return [f"{server_id}: {line}" for server_id, server in self.servers.items()
-                for line in server.error_lines()
+        processes = [*self.servers.values(), *([self.site] if self.site else [])]
+        return [f"{process.name}: {line}" for process in processes
+                for line in process.error_lines()
                 if not any(pattern.search(line) for pattern in patterns)]
 
     def report(self, lines: int = 40) -> str:
         """The tail of every log, for a failed test."""
         parts = []
-        for process in [*self.servers.values(), self.nginx, self.redis]:
+        for process in [*self.servers.values(), *([self.site] if self.site else []),
+                        self.nginx, self.redis]:
             parts.append(f"----- {process.name} ({process.log_path}) -----\n"
                          f"{process.tail(lines)}")
         parts.append(f"----- nginx error.log -----\n{self.nginx.error_log(lines)}")
@@ -422,6 +488,8 @@ class Cluster:
         teardown; the database is dropped next)."""
         for server in self.servers.values():
             server.kill()
+        if self.site is not None:
+            self.site.stop()
         self.nginx.stop()
         with contextlib.suppress(Exception):
             self._redis_client.close()

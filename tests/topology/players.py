@@ -232,6 +232,12 @@ async def play_to_end(players: list[Player], room: str, timeout: float = 45.0,
                 continue
             acted[player.name] = state["seq"]
             reply = await player.act(move)
+            if reply is not None and reply.get("code") == "rate_limited":
+                # Scripted players can outrun the limit a person never reaches (20 messages
+                # a second): slow down and make the same move again, as a client would.
+                del acted[player.name]
+                await asyncio.sleep(1.0)
+                continue
             if reply is not None and reply.get("msg") == "error" and reply.get("code") not in (
                     "not_your_turn", "unavailable"):
                 raise AssertionError(f"{player.name}'s move {move} at seq {state['seq']} was "
