@@ -21,6 +21,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 # The processes run as this user; the code under /app stays root's, read-only to them.
 RUN useradd --system --uid 10001 --user-group --no-create-home --home-dir /nonexistent \
         --shell /usr/sbin/nologin game
+# Where docker-compose.yml mounts its `secrets` volume: a new, empty named volume takes this
+# directory's owner and mode, so the one-shot `secrets` service (this user) can write into it
+# and nobody else but root can read it.
+RUN mkdir -m 0700 /run/card-table && chown game:game /run/card-table
 
 # The server finds schema/, migrations/ and web_client/ beside its package (paths relative to
 # game_server/), so it is installed in place (-e) in /app, as in a checkout.
@@ -44,6 +48,7 @@ EXPOSE 8080 8000
 HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/sockjs/info' % os.environ.get('GAME_PORT', '8080'), timeout=4)"]
 
-# Production: GAME_TOKEN_KEYS must be set (game-server keygen); run `game-server migrate` once
-# before (docker-compose.yml has a one-shot service for it).
+# Production: GAME_TOKEN_KEYS (or GAME_TOKEN_KEYS_FILE) must be set (game-server keygen; or
+# `game-server secrets init DIR`); run `game-server migrate` once before (docker-compose.yml
+# has a one-shot service for each).
 CMD ["game-server", "serve"]

@@ -10,7 +10,8 @@ Each run starts everything itself on 127.0.0.1 (free ports) and stops it at the 
 - `--servers` processes of `game-server serve --dev` with GAME_SERVER_ID game-1.., their own
   GAME_PORT and GAME_PUBLIC_URL=http://127.0.0.1:<port>/sockjs, one GAME_TOKEN_KEYS from
   `game-server keygen`, GAME_REDIS_URL, GAME_HEARTBEAT_TTL=--ttl, GAME_BOT_DELAY=--bot-delay,
-  metrics on (the default).
+  metrics on (the default) on a GAME_METRICS_ADDRESS of their own, no per-address
+  connection cap (GAME_CONNECTIONS_PER_ADDRESS=0).
 
 `--runs` rounds; each round makes one run per value of `--pace`, in the order given, so that
 paces are measured side by side (alternating) on a machine whose load changes. In every run,
@@ -304,6 +305,7 @@ class Topology:
         self.db_created = False
         self.servers: dict[str, Process] = {}
         self.ports: dict[str, int] = {}
+        self.metrics_ports: dict[str, int] = {}
         self.keys = ""
         self.info: RedisInfo | None = None
         self.redis_client: redis.Redis | None = None
@@ -352,6 +354,7 @@ class Topology:
             server_id = f"game-{number}"
             port = free_port()
             self.ports[server_id] = port
+            self.metrics_ports[server_id] = free_port()
             server_env = {**env,
                           "GAME_DATABASE_URL": self.db_url,
                           "GAME_TOKEN_KEYS": self.keys,
@@ -361,6 +364,9 @@ class Topology:
                           "GAME_PUBLIC_URL": f"http://{HOST}:{port}/sockjs",
                           "GAME_BOT_DELAY": str(args.bot_delay),
                           "GAME_HEARTBEAT_TTL": str(args.ttl),
+                          "GAME_METRICS_ADDRESS": f"{HOST}:{self.metrics_ports[server_id]}",
+                          # Hundreds of players from one address.
+                          "GAME_CONNECTIONS_PER_ADDRESS": "0",
                           "PYTHONUNBUFFERED": "1"}
             cwd = self.workdir / server_id
             cwd.mkdir(exist_ok=True)
@@ -386,7 +392,8 @@ class Topology:
 
     def metrics(self, server_id: str) -> dict[str, float]:
         try:
-            with urllib.request.urlopen(self.base_url(server_id) + "/metrics", timeout=5) as r:
+            url = f"http://{HOST}:{self.metrics_ports[server_id]}/metrics"
+            with urllib.request.urlopen(url, timeout=5) as r:
                 return parse_metrics(r.read().decode())
         except OSError:
             return {}

@@ -190,6 +190,8 @@ async def _start_game(port: int, clients: int, cpu: int | None, database_url: st
     server_id = f"bench-{os.getpid()}-{int(time.time())}"
     env = {**os.environ, "GAME_DATABASE_URL": url, "GAME_TOKEN_KEYS": keys,
            "GAME_SERVER_ID": server_id, "GAME_BOT_DELAY": "0.6", "GAME_GRACE_SECONDS": "60",
+           # Thousands of players from one address.
+           "GAME_CONNECTIONS_PER_ADDRESS": "0",
            **extra_env}
     game_server = shutil.which("game-server", path=str(Path(sys.executable).parent)) \
         or "game-server"

@@ -1,4 +1,5 @@
-"""The `game-server` command: serve, site, migrate, user add, token, keygen, drain, notify."""
+"""The `game-server` command: serve, site, migrate, user add, token, keygen, secrets, drain,
+notify."""
 
 from __future__ import annotations
 
@@ -65,6 +66,27 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("keygen", help="print a new token key for GAME_TOKEN_KEYS")
 
+    secrets = commands.add_parser(
+        "secrets", help="make the service's secrets as files (docker-compose.yml)",
+        description="The secrets docker-compose.yml's services read through GAME_TOKEN_KEYS_FILE, "
+                    "GAME_SITE_SECRET_FILE, GAME_DATABASE_PASSWORD_FILE and postgres's "
+                    "POSTGRES_PASSWORD_FILE: the files token-keys, site-secret and "
+                    "database-password of one directory.")
+    secrets_commands = secrets.add_subparsers(dest="secrets_command", required=True,
+                                              metavar="ACTION")
+    init = secrets_commands.add_parser(
+        "init", help="write each secret missing from DIR",
+        description="Write each secret missing from DIR (mode 0600), a new random one; keep "
+                    "those already there. A value set in GAME_TOKEN_KEYS, GAME_SITE_SECRET or "
+                    "POSTGRES_PASSWORD is written instead (it wins over the file).")
+    init.add_argument("directory", metavar="DIR")
+    rotate = secrets_commands.add_parser(
+        "rotate", help="put a new token key first in DIR/token-keys",
+        description="Put a new key first in DIR/token-keys, keeping the key that issued "
+                    "until now after it (its tokens stay valid until they expire); older "
+                    "keys are dropped. Restart the site and the game servers afterwards.")
+    rotate.add_argument("directory", metavar="DIR")
+
     drain = commands.add_parser(
         "drain", help="ask a game server to hand its rooms to the others and exit",
         description="Ask the game server ID (its GAME_SERVER_ID) to drain: stop taking rooms, "
@@ -108,6 +130,8 @@ def _run(args: argparse.Namespace) -> int:
         from game_server.tokens import generate_keyring_entry
         print(generate_keyring_entry(1))
         return 0
+    if args.command == "secrets":
+        return _secrets(args)
     port = getattr(args, "port", None)
     config = Config.from_env(dev=getattr(args, "dev", False),
                              port=port if args.command == "serve" else None,
@@ -131,11 +155,14 @@ def _run(args: argparse.Namespace) -> int:
         print(f"asked server {args.server} to drain")
         return 0
     if args.command == "serve":
-        from game_server.server import serve
+        from game_server.server import StartupError, serve
         try:
             asyncio.run(serve(config))
         except KeyboardInterrupt:
             pass
+        except StartupError as error:
+            print(f"game-server: {error}", file=sys.stderr)
+            return 1
         return 0
     if args.command == "site":
         from game_server.site import serve as serve_site
@@ -173,6 +200,24 @@ def _run(args: argparse.Namespace) -> int:
         print(tokens.issue_token(keyring, user.id))
         return 0
     raise AssertionError(args.command)
+
+
+def _secrets(args: argparse.Namespace) -> int:
+    """`secrets init|rotate DIR`: before any Config, whose *_FILE settings may name files
+    this has yet to write."""
+    from pathlib import Path
+
+    from game_server import secret_files
+
+    directory = Path(args.directory)
+    if args.secrets_command == "init":
+        for line in secret_files.init(directory):
+            print(line)
+        return 0
+    kid = secret_files.rotate_token_keys(directory)
+    print(f"{directory / secret_files.TOKEN_KEYS.file}: new token key {kid} first; restart "
+          f"the site and the game servers")
+    return 0
 
 
 def _notify(args: argparse.Namespace, config: Config) -> int:

@@ -28,7 +28,10 @@ Heartbeat and expiry
 
 Seats
     :meth:`Directory.claim_seat` records ``user -> room`` so that a user plays at one table at a
-    time across all servers. Entries live ``seat_ttl`` (default 1 hour) after their last claim,
+    time across all servers. The directory treats the room as an opaque string; the game
+    servers (``game_server.hosting``) claim ``<room id>@<server id>`` before they seat anyone,
+    and take over a claim they may override (their own room, a dead server's) with
+    ``replacing``, atomically. Entries live ``seat_ttl`` (default 1 hour) after their last claim,
     so a crashed server cannot lock a user out for longer than that. A Redis restart forgets
     seats; the tables (and PostgreSQL) still know who plays where, and a server re-claims seats
     as players act.
@@ -54,7 +57,8 @@ Redis keys (``P`` is the constructor's ``prefix``, default ``"game:"``)
   ms, Redis' own clock, so the servers' clocks do not matter); the index that ``servers()``
   and ``room_list()`` enumerate (no SCAN). Members silent for ``max(60 s, 12 ttl)`` are pruned
   by the next beat of any server.
-- ``P seat:<user id>`` (string, PX ``seat_ttl``): the id of the room the user plays in.
+- ``P seat:<user id>`` (string, PX ``seat_ttl``): the room the user plays in, as claimed
+  (``<room id>@<server id>`` from game servers).
 - ``P lobby`` (pub/sub channel): lobby-change notices; the payload (the publishing server's
   id, or empty) is informative only.
 
@@ -235,10 +239,12 @@ class Directory(Protocol):
         a new room; ties go to `prefer` (the server asking). None if there is none."""
         ...
 
-    async def claim_seat(self, user_id: int, room_id: str) -> str | None:
+    async def claim_seat(self, user_id: int, room_id: str,
+                         replacing: str | None = None) -> str | None:
         """Atomically record that the user plays in `room_id`, unless they already play in
-        another room: then return that room's id and change nothing. Returns None when the
-        claim holds (claiming the same room again refreshes its expiry)."""
+        another room (other than `replacing`, which this claim takes over): then return that
+        room's id and change nothing. Returns None when the claim holds (claiming the same
+        room again refreshes its expiry)."""
         ...
 
     async def release_seat(self, user_id: int, room_id: str) -> None:
@@ -436,10 +442,11 @@ class LocalDirectory:
     async def place(self, prefer: str) -> ServerInfo | None:
         return choose_server(await self.servers(), prefer)
 
-    async def claim_seat(self, user_id: int, room_id: str) -> str | None:
+    async def claim_seat(self, user_id: int, room_id: str,
+                         replacing: str | None = None) -> str | None:
         self._check_open()
         current = self._alive(self._state.seats.get(user_id))
-        if current is not None and current != room_id:
+        if current is not None and current not in (room_id, replacing):
             return current
         self._state.seats[user_id] = (room_id, self._clock() + self._seat_ttl)
         return None
@@ -499,10 +506,11 @@ class LocalDirectory:
 
 # --- Redis ---------------------------------------------------------------------------------
 
-#: Returns the room the user already plays in, or nil after claiming (or refreshing) the seat.
+#: Returns the room the user already plays in, or nil after claiming (or refreshing) the seat;
+#: a claim of ARGV[3] (if given) is taken over.
 _CLAIM_SEAT = """
 local current = redis.call('GET', KEYS[1])
-if current and current ~= ARGV[1] then
+if current and current ~= ARGV[1] and current ~= ARGV[3] then
     return current
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
@@ -702,10 +710,12 @@ class RedisDirectory:
     async def place(self, prefer: str) -> ServerInfo | None:
         return choose_server(await self.servers(), prefer)
 
-    async def claim_seat(self, user_id: int, room_id: str) -> str | None:
+    async def claim_seat(self, user_id: int, room_id: str,
+                         replacing: str | None = None) -> str | None:
         with self._guard():
+            # (A room id is never empty: "" replaces nothing.)
             return await self._claim_seat(keys=[self._seat_key(user_id)],
-                                          args=[room_id, self._seat_ttl_ms])
+                                          args=[room_id, self._seat_ttl_ms, replacing or ""])
 
     async def release_seat(self, user_id: int, room_id: str) -> None:
         with self._guard():
@@ -724,7 +734,7 @@ class RedisDirectory:
                                           client=pipe)
                 for user_id, room_id in claims:
                     await self._claim_seat(keys=[self._seat_key(user_id)],
-                                           args=[room_id, self._seat_ttl_ms], client=pipe)
+                                           args=[room_id, self._seat_ttl_ms, ""], client=pipe)
                 results = await pipe.execute()
             return [result or None for result in results[len(releases):]]
 

@@ -29,7 +29,7 @@ from typing import Any, Awaitable, Callable
 
 from game_server.protocol import Hub, Peer, ProtocolError
 from game_server.storage.hosts import UNHOSTED, Host, RoomHosts
-from game_server.tables import Status, Table
+from game_server.tables import Table
 
 __all__ = ["Hosting"]
 
@@ -213,14 +213,14 @@ class Hosting:
                     await self.adopt(host.room_id)
 
     async def _claim_seats(self) -> None:
-        """Tell the directory who plays a running game here, so that no server lets them sit
-        at a second one."""
+        """Tell the directory who sits at a table here (waiting, playing or finished), so that
+        no server lets them sit at a second one. A sit-down claims the seat itself first
+        (`claim`); the beat keeps the claims fresh and drops those of users who left."""
         playing: dict[int, str] = {}
         for table in self.hub.lobby:
-            if table.status is Status.PLAYING:
-                for seat in table.seats:
-                    if seat is not None and seat.player is not None and seat.human:
-                        playing[seat.player.id] = table.id
+            for seat in table.seats:
+                if seat is not None and seat.player is not None and seat.human:
+                    playing[seat.player.id] = table.id
         # Only what changed goes to Redis, and a standing claim again once it is older than a
         # tenth of its hour-long TTL: one call per player per beat measured as the heartbeat's
         # largest cost (docs/scaling.md).
@@ -231,12 +231,99 @@ class Hosting:
         releases = [(user_id, room_id) for user_id, (room_id, _) in self._claimed.items()
                     if playing.get(user_id) != room_id]
         # All in one round trip (pipelined, Redis' cost per claim is an eighth).
-        await self.directory.update_seats(claims, releases)
-        for user_id, room_id in claims:
-            self._claimed[user_id] = (room_id, now)
+        results = await self.directory.update_seats(
+            [(user_id, self._seat(room_id)) for user_id, room_id in claims],
+            [(user_id, self._seat(room_id)) for user_id, room_id in releases])
+        for (user_id, room_id), other in zip(claims, results):
+            if other is not None and await self._may_replace(other, room_id):
+                # This server took the room over (or the claim is stale).
+                other = await self.directory.claim_seat(user_id, self._seat(room_id),
+                                                        replacing=other)
+            if other is None:  # (else the user sat down elsewhere meanwhile)
+                self._claimed[user_id] = (room_id, now)
         for user_id, room_id in releases:
             if self._claimed.get(user_id, (None,))[0] == room_id:
                 del self._claimed[user_id]
+
+    # --- the one-room rule across servers ----------------------------------------------------
+    #
+    # The directory holds one seat claim per user: "<room>@<server>", the room the user sits in
+    # and the server that seated them. A server claims before it seats anyone (`claim`), so of
+    # two servers seating one user at once only one can; the heartbeat keeps claims fresh and
+    # releases those of users who left. A claim of a room this server hosts is the engine's
+    # business (it leaves a waiting seat for another, or refuses); one whose server is gone is
+    # stale. (A claim of an older version is a bare room id: stale once no live server lists
+    # the room.)
+
+    def _seat(self, room_id: str) -> str:
+        return f"{room_id}@{self.server_id}"
+
+    async def _may_replace(self, claim: str, room_id: str | None) -> bool:
+        """Whether a sit-down in `room_id` here may take over the user's `claim`."""
+        room, _, server = claim.partition("@")
+        if room == room_id or server == self.server_id or self.hub.lobby.get(room) is not None:
+            return True
+        if not server:
+            return await self.directory.locate(room) is None
+        return server not in {info.id for info in await self.directory.servers()}
+
+    async def refuse_if_playing_elsewhere(self, peer: Peer, target: str | None) -> None:
+        """The one-room rule across servers, checked early (before a redirect): refuse while
+        the user sits at a table on another live server. `claim` decides for good."""
+        try:
+            other = await self.directory.seat_of(peer.user.id)
+            if other is None or await self._may_replace(other, target):
+                return
+        except Exception:
+            return  # without the directory each server checks its own rooms
+        raise _elsewhere(other)
+
+    async def claim(self, peer: Peer, room_id: str) -> bool:
+        """Before the user sits down in `room_id` here: claim their seat in the directory, so
+        that no other server seats them meanwhile (of two requests at once on two servers, one
+        claim wins).
+
+        Returns True when claimed: call `settle_claim` once the sit-down is done or refused.
+        False when the directory cannot be reached: each server then checks its own rooms.
+
+        Raises:
+            ProtocolError: already_in_room, the user sits in a room on another live server.
+        """
+        user_id = peer.user.id
+        seat = self._seat(room_id)
+        try:
+            other = await self.directory.claim_seat(user_id, seat)
+            if other is not None and await self._may_replace(other, room_id):
+                other = await self.directory.claim_seat(user_id, seat, replacing=other)
+        except Exception:
+            return False
+        if other is not None:
+            raise _elsewhere(other)
+        self._claimed[user_id] = (room_id, self.clock())
+        return True
+
+    async def seat_left(self, user_id: int) -> None:
+        """The user left a room here: release their claim if they sit nowhere here now."""
+        claimed = self._claimed.get(user_id)
+        if claimed is not None:
+            await self.settle_claim(user_id, claimed[0])
+
+    async def settle_claim(self, user_id: int, room_id: str) -> None:
+        """After a sit-down in `room_id` (done or refused): make the directory's claim say
+        where the user sits here now, or release it."""
+        table = self.hub.engine.seated_room(user_id)
+        try:
+            if table is None:
+                await self.directory.release_seat(user_id, self._seat(room_id))
+                if self._claimed.get(user_id, (None,))[0] == room_id:
+                    del self._claimed[user_id]
+            elif table.id != room_id:
+                if await self.directory.claim_seat(user_id, self._seat(table.id),
+                                                   replacing=self._seat(room_id)) is None:
+                    self._claimed[user_id] = (table.id, self.clock())
+        except Exception:
+            # The next heartbeat puts the claim right; until then it keeps the user here.
+            log.debug("cannot settle the seat claim of user %s", user_id, exc_info=True)
 
     # --- taking rooms over -----------------------------------------------------------------
 
@@ -312,6 +399,10 @@ class Hosting:
     async def route_create(self, peer: Peer) -> dict[str, Any] | None:
         """Before a `create`: None to create the room here, or the `redirect` to the least
         loaded live server (ties stay here; a draining server always sends players on)."""
+        if not self.draining and self.hub.engine.seated_room(peer.user.id) is not None:
+            # The user sits here: the engine leaves that seat for the new room (or refuses),
+            # which another server could not do.
+            return None
         try:
             target = await self.directory.place(self.server_id)
         except Exception:
@@ -324,20 +415,6 @@ class Hosting:
         if not self.draining and mine.load <= target.load:
             return None
         return self.redirect(peer, None, target)
-
-    async def refuse_if_playing_elsewhere(self, peer: Peer, target: str | None) -> None:
-        """The one-room rule across servers: refuse while the user plays a running game on
-        another server."""
-        try:
-            other = await self.directory.seat_of(peer.user.id)
-        except Exception:
-            return  # without the directory each server checks its own rooms
-        if other is None or other == target or self.hub.lobby.get(other) is not None:
-            return
-        if await self.directory.locate(other) is None:
-            return  # its server is gone: the claim is stale
-        raise ProtocolError("already_in_room", f"You are playing in room {other} on another "
-                            "server; leave it first.")
 
     def redirect(self, peer: Peer, room_id: str | None, target: Any) -> dict[str, Any]:
         return {"msg": "redirect", "room": room_id, "server": target.id, "url": target.url,
@@ -420,6 +497,12 @@ class Hosting:
                 target = None  # whoever hosts it now: the database says
             await self._send_on(table.id, members, target)
         await self.directory.beat(self.info(), self.summaries())
+
+
+def _elsewhere(claim: str) -> ProtocolError:
+    room = claim.partition("@")[0]
+    return ProtocolError("already_in_room", f"You sit in room {room} on another server; leave "
+                         "it first.")
 
 
 def taker(room_id: str, servers: list[str]) -> str | None:

@@ -17,7 +17,8 @@ Metrics:
 | `game_state_messages_total` | counter | | `state` messages sent |
 | `game_move_seconds` | histogram | | from receiving a move to sending its state |
 | `game_errors_total` | counter | code | `error` messages sent, by code |
-| `game_send_queue_bytes` | gauge | stat (max, total) | bytes waiting in SockJS send queues |
+| `game_send_queue_bytes` | gauge | stat (max, total) | bytes waiting to be sent, per connection (SockJS session queue and socket write buffer) |
+| `game_send_queue_full_total` | counter | | connections closed because more than `max_output_bytes` waited for them |
 | `game_commits_total` | counter | | move-log transactions committed |
 | `game_commit_failures_total` | counter | | move-log transactions that failed |
 | `game_committed_actions_total` | counter | | actions committed |
@@ -55,6 +56,9 @@ class Metrics(NoMetrics):
                                        "From receiving a move to sending its state",
                                        buckets=MOVE_BUCKETS, registry=r)
         self._errors = Counter("game_errors", "error messages sent", ["code"], registry=r)
+        self._send_queue_full = Counter(
+            "game_send_queue_full", "Connections closed because too much output waited for "
+            "them", registry=r)
         self._by_transport: dict[str, Any] = {}
         self._by_code: dict[str, Any] = {}
         self._by_kind: dict[str, Any] = {}
@@ -75,6 +79,10 @@ class Metrics(NoMetrics):
 
     def signed_in(self) -> None:
         self._authenticated.inc()
+
+    def send_queue_full(self) -> None:
+        """A connection was closed because its client did not read (transport/connection)."""
+        self._send_queue_full.inc()
 
     def error(self, code: str) -> None:
         _child(self._by_code, self._errors, code).inc()
@@ -121,7 +129,7 @@ class _ScrapeTime:
         if self._send_queues is not None:
             sizes = list(self._send_queues())
             family = GaugeMetricFamily("game_send_queue_bytes",
-                                       "Bytes waiting in SockJS send queues", labels=["stat"])
+                                       "Bytes waiting to be sent, per connection", labels=["stat"])
             family.add_metric(["max"], max(sizes, default=0))
             family.add_metric(["total"], sum(sizes))
             yield family

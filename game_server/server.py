@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import tornado.httpserver
+import tornado.netutil
 import tornado.web
 
 from game_server import tokens
@@ -31,7 +32,8 @@ from game_server.storage.movelog import MoveLog
 from game_server.storage.users import AsyncUserStore, UserStore
 from game_server.tables import Player, Table
 from game_server.notify import ADMIN_HOST
-from game_server.transport.app import DevLogin, make_admin_app, make_app
+from game_server.transport.app import DevLogin, make_admin_app, make_app, make_metrics_app
+from game_server.transport.http_server import GameHTTPServer
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,58 @@ LISTEN_BACKLOG = 4096
 ADMIN_MAX_BODY = 64 * 1024
 
 
+class StartupError(Exception):
+    """The server cannot start: the message says why and what to do, in one line."""
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def check_database(url: str) -> None:
+    """Refuse to start on a database that cannot be reached or was never migrated.
+
+    Raises:
+        StartupError: either, with the URL (without its password) and what to do.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    quiet = logging.getLogger("alembic")  # its INFO lines would be the start's loudest
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)
+    try:
+        from game_server.storage.migrate import current, head
+        revision = current(url)
+        newest = head()
+    except SQLAlchemyError as error:
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        raise StartupError(f"cannot reach the database at {_safe_url(url)} "
+                           f"(GAME_DATABASE_URL): {reason}") from None
+    finally:
+        quiet.setLevel(level)
+    if revision is None:
+        raise StartupError(f"the database at {_safe_url(url)} has no tables: run "
+                           "`game-server migrate` first")
+    if revision != newest:
+        log.warning("the database is at migration %s, this server's newest is %s: run "
+                    "`game-server migrate`", revision, newest)
+
+
+def bind_port(port: int) -> list[socket.socket]:
+    """The listening sockets of GAME_PORT (bound, not yet accepting).
+
+    Raises:
+        StartupError: the port cannot be had (in use, or a privileged port).
+    """
+    try:
+        return tornado.netutil.bind_sockets(port, backlog=LISTEN_BACKLOG)
+    except OSError as error:
+        reason = (error.strerror or str(error)).lower()
+        raise StartupError(f"cannot listen on port {port} (GAME_PORT or --port): {reason}; "
+                           "stop what holds it or choose another port") from None
+
+
 @dataclass
 class Server:
     config: Config
@@ -58,6 +112,8 @@ class Server:
     engine: Any
     #: Notifications to this server's users (and, with Redis, every server's): `publish`.
     broker: LocalBroker | RedisBroker | None = None
+    #: The Prometheus metrics (GAME_METRICS), served by `start_metrics`; None when off.
+    metrics: Metrics | None = None
 
     async def recover(self) -> int:
         """Host again the rooms this server (GAME_SERVER_ID) had open; returns how many."""
@@ -97,7 +153,8 @@ def keyring_for(config: Config) -> tokens.Keyring:
 def build(config: Config, sockjs_settings: dict[str, Any] | None = None) -> Server:
     """Everything the server needs, wired together (no socket is opened)."""
     keyring = keyring_for(config)
-    engine = make_engine(config.database_url)
+    # GAME_DB_TIMEOUT: a hung database fails calls like a refusing one (0: no deadline).
+    engine = make_engine(config.database_url, timeout=config.db_timeout or None)
     users = AsyncUserStore(UserStore(engine))
     move_log = MoveLog(engine, config.server_id)
 
@@ -112,7 +169,9 @@ def build(config: Config, sockjs_settings: dict[str, Any] | None = None) -> Serv
     hub = Hub(read_token=lambda token: tokens.read_token(keyring, token),
               load_user=load_user, move_log=move_log, metrics=metrics, issue_token=issue,
               settings=HubSettings(server_id=config.server_id, bot_delay=config.bot_delay,
-                                   grace_seconds=config.grace_seconds))
+                                   grace_seconds=config.grace_seconds,
+                                   sign_in_seconds=config.sign_in_seconds,
+                                   rooms_per_user=config.rooms_per_user))
     # Subscribes once per server (with Redis: `start()`), never per connection.
     broker = make_broker(config, lambda note: hub.notify(note.kind, note.data, note.user_id))
     if config.redis_url:
@@ -134,8 +193,9 @@ def build(config: Config, sockjs_settings: dict[str, Any] | None = None) -> Serv
         metrics.watch(rooms=lambda: [table.status.value for table in hub.lobby],
                       send_queues=hub.send_queues, commits=lambda: move_log.stats)
     app = make_app(hub, dev_login=dev_login, sockjs_settings=sockjs_settings,
-                   history=GameHistory(engine), metrics=metrics, site_url=config.site_url)
-    return Server(config, hub, app, users, keyring, move_log, engine, broker)
+                   history=GameHistory(engine), site_url=config.site_url,
+                   server_origins=config.server_origins)
+    return Server(config, hub, app, users, keyring, move_log, engine, broker, metrics)
 
 
 def start_admin(port: int, broker: LocalBroker | RedisBroker
@@ -165,6 +225,37 @@ def start_admin(port: int, broker: LocalBroker | RedisBroker
     return http
 
 
+def http_server(app: tornado.web.Application, config: Config) -> GameHTTPServer:
+    """The public HTTP server around `app`, with the limits of the config (not listening)."""
+    return GameHTTPServer(app, trust_proxy=config.trust_proxy,
+                          per_address=config.connections_per_address,
+                          timeout=config.http_timeout)
+
+
+def start_metrics(address: tuple[str, int], metrics: Metrics
+                  ) -> tornado.httpserver.HTTPServer | None:
+    """Serve `/metrics` on `address` (GAME_METRICS_ADDRESS), apart from the public port; None
+    when the address cannot be had: the game server runs on without it, after one warning."""
+    host, port = address
+    # Not tornado.netutil.bind_sockets: it leaves the socket open when the port is taken.
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
+                         socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+        sock.setblocking(False)
+    except OSError as error:
+        sock.close()
+        log.warning("no /metrics: cannot listen on %s:%d (%s); give each server on this "
+                    "machine its own GAME_METRICS_ADDRESS, or GAME_METRICS=off", host, port,
+                    error.strerror or error)
+        return None
+    http = tornado.httpserver.HTTPServer(make_metrics_app(metrics.registry))
+    http.add_sockets([sock])
+    return http
+
+
 def tune_gc() -> None:
     """Make the cyclic garbage collector's full collections rare (call once set up).
 
@@ -187,16 +278,23 @@ async def serve(config: Config) -> None:
     # event loop could wait that long behind it for each batch. Measured with the load tool
     # (docs/performance.md): 0.5 ms raised the sustainable rate by a median 1.34x.
     sys.setswitchinterval(SWITCH_INTERVAL)
+    keyring_for(config)  # a missing or malformed key first: ConfigError, exit status 2
+    check_database(config.database_url)
+    # Bound before recovering (a port in use fails at once), accepting after: connections
+    # wait in the backlog until the rooms are back.
+    sockets = bind_port(config.port)
     server = build(config)
     recovered = await server.recover()
     if recovered:
         log.info("recovered %d room(s) of server %s from the move log", recovered,
                  config.server_id)
     tune_gc()
-    http = tornado.httpserver.HTTPServer(server.app, xheaders=True)
-    http.listen(config.port, backlog=LISTEN_BACKLOG)
+    http = http_server(server.app, config)
+    http.add_sockets(sockets)
     server.broker.start()
     admin = start_admin(config.admin_port, server.broker)
+    metrics = (start_metrics(config.metrics_address, server.metrics)
+               if server.metrics is not None else None)
     hosting = server.hub.hosting
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -212,6 +310,8 @@ async def serve(config: Config) -> None:
     if admin is not None:
         log.info("local admin endpoint (POST /notify) on http://%s:%d/", ADMIN_HOST,
                  config.admin_port)
+    if metrics is not None:
+        log.info("metrics on http://%s:%d/metrics", *config.metrics_address)
     await stop.wait()
     if hosting is not None:
         log.info("draining: handing every room to other servers (at most %.0f s)",
@@ -226,6 +326,8 @@ async def serve(config: Config) -> None:
     http.stop()
     if admin is not None:
         admin.stop()
+    if metrics is not None:
+        metrics.stop()
     await server.broker.close()
     await server.hub.flush(2.0)
     server.close()

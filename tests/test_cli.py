@@ -47,6 +47,31 @@ def test_migrate_user_add_and_token(tmp_path):
     assert unknown.returncode == 1 and "no user" in unknown.stderr
 
 
+def test_secrets_init_and_rotate_make_files_the_settings_read(tmp_path):
+    """What docker-compose.yml's `secrets` service runs, then a command reading the keys
+    through GAME_TOKEN_KEYS_FILE, as the site and the game servers do."""
+    directory = tmp_path / "secrets"
+    first = run(tmp_path, "secrets", "init", str(directory)).stdout.splitlines()
+    assert first == [f"{directory}/{name}: generated"
+                     for name in ("token-keys", "site-secret", "database-password")]
+    again = run(tmp_path, "secrets", "init", str(directory)).stdout.splitlines()
+    assert all(line.endswith(": kept") for line in again)
+    rotated = run(tmp_path, "secrets", "rotate", str(directory)).stdout
+    assert "new token key 2 first" in rotated
+    run(tmp_path, "migrate")
+    run(tmp_path, "user", "add", "Ann")
+    files = {"GAME_TOKEN_KEYS_FILE": str(directory / "token-keys")}
+    token = run(tmp_path, "token", "Ann", env=files).stdout.strip()
+    keyring = tokens.parse_keys((directory / "token-keys").read_text())
+    assert keyring.kids == (2, 1) and tokens.read_token(keyring, token) == 1
+    both = run(tmp_path, "token", "Ann", env={**files, "GAME_TOKEN_KEYS": "x"}, check=False)
+    assert both.returncode == 2
+    assert "GAME_TOKEN_KEYS and GAME_TOKEN_KEYS_FILE are both set" in both.stderr
+    bad = run(tmp_path, "secrets", "init", str(directory), env={"GAME_SITE_SECRET": "short"},
+              check=False)
+    assert bad.returncode == 2 and "GAME_SITE_SECRET" in bad.stderr and "short" not in bad.stderr
+
+
 def test_serve_without_keys_outside_dev_mode_is_a_clear_error(tmp_path):
     result = run(tmp_path, "serve", "--port", "0", check=False)
     assert result.returncode == 2

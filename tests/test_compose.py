@@ -31,11 +31,14 @@ DEV = ROOT / "docker-compose.dev.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 ENV_EXAMPLE = ROOT / ".env.example"
 
-#: The services of the whole service (issue 11), and the one that runs once and exits.
-SERVICES = {"postgres", "redis", "migrate", "site", "game-1", "game-2", "nginx"}
-ONE_SHOT = {"migrate"}
+#: The services of the whole service (issue 11), and those that run once and exit.
+SERVICES = {"secrets", "postgres", "redis", "migrate", "site", "game-1", "game-2", "nginx"}
+ONE_SHOT = {"secrets", "migrate"}
 #: Services running the app image, and the `game-server` command each runs.
-APP_COMMANDS = {"migrate": "migrate", "site": "site", "game-1": "serve", "game-2": "serve"}
+APP_COMMANDS = {"secrets": "secrets", "migrate": "migrate", "site": "site", "game-1": "serve",
+                "game-2": "serve"}
+#: The secrets a service may be given in .env instead of the generated ones.
+SECRET_VARIABLES = {"GAME_TOKEN_KEYS", "GAME_SITE_SECRET", "POSTGRES_PASSWORD"}
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -199,17 +202,166 @@ def test_the_env_file_has_an_example_with_every_variable(compose):
     for path in (COMPOSE, DEV):
         for name, operator in _variables(path.read_text()).items():
             assert name in example, f"{path.name} uses ${{{name}}}: list it in .env.example"
-            if operator.endswith("?"):
-                # A required secret: the example must not ship one that would then be shared.
-                assert example[name] == "", f".env.example must leave {name} empty"
-    required = {name for name, op in _variables(COMPOSE.read_text()).items() if op.endswith("?")}
-    assert required == {"GAME_TOKEN_KEYS", "GAME_SITE_SECRET", "POSTGRES_PASSWORD"}
+            # `cp .env.example .env && docker compose up` needs nothing filled in.
+            assert operator.endswith("-"), f"{path.name}: ${{{name}}} needs a default"
+    # The example ships no secret: one there would be every installation's.
+    assert SECRET_VARIABLES <= set(_variables(COMPOSE.read_text()))
+    for name in SECRET_VARIABLES:
+        assert example[name] == "", f".env.example must leave {name} empty"
     assert "game-server keygen" in ENV_EXAMPLE.read_text()
+
+
+def _interpolate(text: str, environ: dict[str, str]) -> str:
+    """Compose's interpolation of a file (the forms of the Compose Specification: $$, $NAME,
+    ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?error}, ${NAME?error}, ${NAME:+x},
+    ${NAME+x}). Raises LookupError where compose would stop, or warn that a variable is not
+    set and default to a blank string."""
+    pattern = re.compile(r"\$(?:(\$)|([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)"
+                         r"(?:(:?[-?+])([^}]*))?\})")
+
+    def replace(match: re.Match) -> str:
+        if match.group(1):
+            return "$"
+        name = match.group(2) or match.group(3)
+        operator, word = match.group(4), match.group(5)
+        is_set = name in environ
+        value = environ.get(name, "")
+        empty = operator is not None and operator.startswith(":") and not value
+        if operator is None:
+            if not is_set:
+                raise LookupError(f"${{{name}}} is not set and has no default")
+            return value
+        if operator.endswith("-"):
+            return word if not is_set or empty else value
+        if operator.endswith("?"):
+            if not is_set or empty:
+                raise LookupError(f"${{{name}}}: {word}")
+            return value
+        return "" if not is_set or empty else word  # + and :+
+
+    return pattern.sub(replace, text)
+
+
+def _interpolated(value: Any, environ: dict[str, str]) -> Any:
+    """The loaded file with every string interpolated, as compose does after parsing."""
+    if isinstance(value, dict):
+        return {key: _interpolated(item, environ) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_interpolated(item, environ) for item in value]
+    return _interpolate(value, environ) if isinstance(value, str) else value
+
+
+@pytest.mark.parametrize("path", [COMPOSE, DEV], ids=lambda path: path.name)
+def test_compose_needs_nothing_from_the_env_file(path):
+    """Interpolated with an empty environment (an .env with nothing set), every variable has
+    a value and none stops compose (no `:?` left)."""
+    interpolated = _interpolated(_load(path), {})
+    assert "${" not in json.dumps(interpolated)
+    if path == COMPOSE:
+        services = interpolated["services"]
+        assert services["site"]["environment"]["GAME_SECURE_COOKIES"] == "off"
+        # Nothing set: the secrets service generates every secret.
+        assert set(services["secrets"]["environment"].values()) == {""}
+
+
+def test_interpolation_reads_compose_syntax():
+    text = "a: ${X:-d} b: ${Y-e} c: $$Z d: ${X:+p}"
+    assert _interpolate(text, {}) == "a: d b: e c: $Z d: "
+    assert _interpolate(text, {"X": "1", "Y": ""}) == "a: 1 b:  c: $Z d: p"
+    with pytest.raises(LookupError):
+        _interpolate("${X:?set X}", {"X": ""})
+    with pytest.raises(LookupError):
+        _interpolate("${X}", {})
 
 
 def test_the_env_file_stays_out_of_git_and_of_the_image():
     assert "/.env" in (ROOT / ".gitignore").read_text().splitlines()
     assert ".env" in (ROOT / ".dockerignore").read_text().splitlines()
+
+
+# --- Secrets -------------------------------------------------------------------------------
+
+#: The file each *_FILE variable must name, as `game-server secrets init` writes them.
+SECRET_FILES = {"GAME_TOKEN_KEYS_FILE": "token-keys", "GAME_SITE_SECRET_FILE": "site-secret",
+                "GAME_DATABASE_PASSWORD_FILE": "database-password",
+                "POSTGRES_PASSWORD_FILE": "database-password"}
+
+
+def _named_volumes(service: dict[str, Any]) -> dict[str, tuple[str, bool]]:
+    """{target: (volume, read_only)} for each named volume the service mounts."""
+    found = {}
+    for volume in service.get("volumes", []):
+        if isinstance(volume, str):
+            source, _, rest = volume.partition(":")
+            target, _, mode = rest.partition(":")
+            if source and not source.startswith((".", "/", "~")):
+                found[target] = (source, "ro" in mode.split(","))
+        elif volume.get("type") == "volume":
+            found[volume["target"]] = (volume["source"], bool(volume.get("read_only")))
+    return found
+
+
+def test_the_secrets_service_writes_each_secret_once_into_its_volume(compose):
+    from game_server import secret_files
+
+    service = compose["services"]["secrets"]
+    command = _command(service)
+    assert command[:3] == ["game-server", "secrets", "init"] and len(command) == 4, command
+    assert _parses(command[1:]) is None
+    directory = _cli_parser().parse_args(command[1:]).directory
+    assert _named_volumes(service) == {directory: ("secrets", False)}
+    assert "secrets" in compose["volumes"]
+    assert service.get("restart") == "no" and _healthcheck(service) is None
+    # As the image's user (not root): the Dockerfile gives the empty volume that owner.
+    final = _final_stage()
+    assert service.get("user") in (None, final["USER"])
+    assert any(run.startswith("mkdir") and directory in run.split()
+               and f"chown {final['USER']}:" in run for run in final["RUN"]), final["RUN"]
+    # What .env may set instead: exactly the secrets it writes, and nothing required.
+    assert set(_environment(service)) == SECRET_VARIABLES == {
+        secret.variable for secret in secret_files.SECRETS}
+    for name, value in _environment(service).items():
+        assert value == f"${{{name}:-}}", name
+
+
+def test_every_secret_file_a_service_reads_is_on_the_secrets_volume(compose):
+    from game_server import secret_files
+    from game_server.config import ENVIRONMENT
+
+    services = compose["services"]
+    directory = PurePosixPath(_command(services["secrets"])[3])
+    volume = _named_volumes(services["secrets"])[str(directory)][0]
+    written = {secret.file for secret in secret_files.SECRETS}
+    settings = {name for name, _, _ in ENVIRONMENT}
+    readers = set()
+    for name, service in services.items():
+        if name == "secrets":
+            continue
+        environment = _environment(service)
+        for variable, value in environment.items():
+            if not variable.endswith("_FILE"):
+                continue
+            readers.add(name)
+            path = PurePosixPath(value)
+            assert path.name in written and path == directory / SECRET_FILES[variable], \
+                f"{name}: {variable}={value}"
+            assert name == "postgres" or variable in settings, f"{name}: unknown {variable}"
+            assert _named_volumes(service).get(str(path.parent)) == (volume, True), \
+                f"{name}: mount the {volume} volume read-only at {path.parent}"
+            assert _depends_on(service).get("secrets", {}).get("condition") == \
+                "service_completed_successfully", f"{name} reads {value} before it is written"
+            # A value in .env comes in through env_file too, and both set is an error: the
+            # service must not get it (the secrets service wrote it into the file).
+            base = variable.removesuffix("_FILE")
+            if "env_file" in service and base in SECRET_VARIABLES:
+                assert environment.get(base) == "", f"{name}: set {base} to \"\""
+    assert readers == {"postgres", "migrate", "site", "game-1", "game-2"}
+    # And each app service reads what it needs from there.
+    for name in ("site", "game-1", "game-2"):
+        assert {"GAME_TOKEN_KEYS_FILE", "GAME_DATABASE_PASSWORD_FILE"} <= set(
+            _environment(services[name])), name
+    assert "GAME_SITE_SECRET_FILE" in _environment(services["site"])
+    assert "PGPASSWORD" not in json.dumps(compose)
 
 
 # --- Health checks and start order --------------------------------------------------------
@@ -233,7 +385,8 @@ def test_each_condition_waits_for_something_that_can_meet_it(compose):
                 assert _healthcheck(services[target]), f"{name} waits for {target}'s health"
             elif condition == "service_completed_successfully":
                 assert target in ONE_SHOT, f"{name} waits for {target} to exit"
-    after_migrate = {"postgres": "service_healthy", "redis": "service_healthy",
+    after_migrate = {"secrets": "service_completed_successfully",
+                     "postgres": "service_healthy", "redis": "service_healthy",
                      "migrate": "service_completed_successfully"}
     for name in ("site", "game-1", "game-2"):
         conditions = {target: rule["condition"]

@@ -2,7 +2,8 @@
 
 The move log is an edge passed in: `record(table, actions)` and `close_room(room_id)` each
 return None (nothing to wait for: `MemoryLog`) or an awaitable that finishes once committed and
-raises if the commit failed (`storage.movelog.MoveLog`).
+raises if the commit failed (`storage.movelog.MoveLog`). An error with a true `logged`
+attribute was logged by the move log itself and is not logged again here.
 """
 
 from __future__ import annotations
@@ -61,5 +62,10 @@ async def commit(move_log: Any, commits: list[Commit]) -> dict[int, Exception]:
 def _report(item: Commit, error: Exception) -> None:
     if isinstance(error, RoomMoved):
         return  # the hub says what happens next
+    if getattr(error, "logged", False):
+        # The log has said why already, in one line (`storage.movelog.RowRefused`: a row
+        # the database refuses, which a client can cause at will): do not say it twice.
+        log.debug("room %s: %d change(s) refused (%s)", item.room.id, len(item.actions), error)
+        return
     log.warning("room %s: move log unavailable (%s); %d change(s) refused",
                 item.room.id, error, len(item.actions))

@@ -18,6 +18,7 @@ ERROR_CODES: dict[str, str] = {
     "room_full": "Every seat in this room is taken.",
     "not_in_room": "You are not in a room.",
     "already_in_room": "You are playing in another room; leave it first.",
+    "too_many_rooms": "You have opened too many rooms that are still waiting for players.",
     "not_owner": "Only the room's owner can do that.",
     "not_a_player": "Spectators cannot do that.",
     "game_started": "The game has already started.",

@@ -9,6 +9,7 @@ A refusal raises `ProtocolError`; nothing has changed then.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from game_server.protocol.delivery import encode
@@ -52,6 +53,7 @@ async def auth(hub: Hub, peer: Peer, message: dict[str, Any], re: Re) -> None:
         peer.token_refused(re)
     elif not peer.closed:
         peer.user = user
+        peer.stop_sign_in_timer()
         hub.metrics.signed_in()
         await hub.request(SignIn(peer.id, user))
         peer.reply(hub.welcome(peer), re)
@@ -67,25 +69,63 @@ async def room_list(hub: Hub, peer: Peer, message: dict[str, Any], re: Re) -> No
 
 
 async def create(hub: Hub, peer: Peer, message: dict[str, Any], re: Re) -> None:
-    if hub.hosting is not None:
-        await hub.hosting.refuse_if_playing_elsewhere(peer, None)
-        redirect = await hub.hosting.route_create(peer)
+    async with hub.user_lock(peer.user.id):
+        hosting = hub.hosting
+        request = Create(peer.id, message["name"], message["game"], message.get("seats"), re)
+        if hosting is None:
+            await hub.request(request, peer, re)
+            return
+        await hosting.refuse_if_playing_elsewhere(peer, None)
+        redirect = await hosting.route_create(peer)
         if redirect is not None:
             peer.reply(redirect, re)
             return
-    await hub.request(Create(peer.id, message["name"].strip(), message["game"],
-                             message.get("seats"), re), peer, re)
+        # The room's id is chosen now, so that the seat in it is claimed before it exists.
+        request = replace(request, room=hub.lobby.new_id())
+        await _sit_down(hub, peer, request, re)
 
 
 async def join(hub: Hub, peer: Peer, message: dict[str, Any], re: Re) -> None:
-    if hub.hosting is not None:
-        await hub.hosting.refuse_if_playing_elsewhere(peer, message["room"])
-        redirect = await hub.hosting.route_join(peer, message["room"])
+    room_id = message["room"]
+    request = Join(peer.id, room_id, message.get("as") == "spectator", re)
+    if request.spectator:
+        # Watching is not sitting: the one-room rule does not apply across servers.
+        if hub.hosting is not None:
+            redirect = await hub.hosting.route_join(peer, room_id)
+            if redirect is not None:
+                peer.reply(redirect, re)
+                return
+        await hub.request(request, peer, re)
+        return
+    async with hub.user_lock(peer.user.id):
+        hosting = hub.hosting
+        if hosting is None:
+            await hub.request(request, peer, re)
+            return
+        await hosting.refuse_if_playing_elsewhere(peer, room_id)
+        redirect = await hosting.route_join(peer, room_id)
         if redirect is not None:
             peer.reply(redirect, re)
             return
-    await hub.request(Join(peer.id, message["room"], message.get("as") == "spectator", re),
-                      peer, re)
+        await _sit_down(hub, peer, request, re)
+
+
+async def _sit_down(hub: Hub, peer: Peer, request: Create | Join, re: Re) -> None:
+    """With several servers: claim the user's seat in the directory, then sit down, then make
+    the claim say where the user sits now (released if the sit-down was refused). Across
+    servers the directory's claim is what makes the decision atomic; on this server the
+    engine and the user's lock (`Hub.user_lock`) do."""
+    hosting = hub.hosting
+    room_id = request.room
+    if hub.lobby.get(room_id) is None and isinstance(request, Join):
+        await hub.request(request, peer, re)  # no such room: the engine says so
+        return
+    claimed = await hosting.claim(peer, room_id)
+    try:
+        await hub.request(request, peer, re)
+    finally:
+        if claimed:
+            await hosting.settle_claim(peer.user.id, room_id)
 
 
 async def add_bot(hub: Hub, peer: Peer, message: dict[str, Any], re: Re) -> None:
@@ -107,6 +147,10 @@ async def move_alias(hub: Hub, peer: Peer, message: dict[str, Any], re: Re) -> N
 
 async def leave(hub: Hub, peer: Peer, message: dict[str, Any], re: Re) -> None:
     await hub.request(Leave(peer.id, re), peer, re)
+    if hub.hosting is not None:
+        # Free the seat's claim now rather than at the next heartbeat, so that the user can
+        # sit down on another server at once.
+        await hub.hosting.seat_left(peer.user.id)
 
 
 async def disconnect(peer: Peer) -> None:

@@ -17,11 +17,12 @@ Uses asyncio for timers, the user lookup and commits, and nothing of Tornado or 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Hashable
+from typing import Any, AsyncIterator, Awaitable, Callable, Hashable
 
 from game_server.protocol import handlers
 from game_server.protocol.commits import MemoryLog, commit
@@ -58,6 +59,7 @@ class NoMetrics:
     def states_sent(self, count: int) -> None: ...
     def moved(self, kind: str) -> None: ...
     def move_seconds(self, seconds: float) -> None: ...
+    def send_queue_full(self) -> None: ...
 
 
 #: Several servers: one fetch of the merged room list answers every request for this long,
@@ -72,6 +74,11 @@ class HubSettings:
     server_id: str = "game-1"
     bot_delay: float = 0.6
     grace_seconds: float = 60.0
+    #: A connection that has not signed in (a good `auth`) this many seconds after it opened
+    #: is closed (CLOSE_SIGN_IN); 0: never.
+    sign_in_seconds: float = 10.0
+    #: Rooms a user may have opened that still wait for players (`too_many_rooms`); 0: any.
+    rooms_per_user: int = 3
 
 
 class Hub:
@@ -96,7 +103,8 @@ class Hub:
         self.metrics: NoMetrics = metrics if metrics is not None else NoMetrics()
         self.clock = clock
         self.engine = Engine(lobby, EngineSettings(bot_delay=settings.bot_delay,
-                                                   grace_seconds=settings.grace_seconds))
+                                                   grace_seconds=settings.grace_seconds,
+                                                   rooms_per_user=settings.rooms_per_user))
         self.peers: dict[int, Peer] = {}
         #: The signed-in connections of each user, for notifications (`notify`).
         self._user_conns: dict[int, set[int]] = {}
@@ -109,6 +117,8 @@ class Hub:
         self._room_list_fetch: asyncio.Future | None = None
         self._lobby_changes = 0
         self._tasks: set[asyncio.Task] = set()
+        # One lock per user while a create or join of theirs is under way (`user_lock`).
+        self._user_locks: dict[int, tuple[asyncio.Lock, int]] = {}
         #: This server among several (`game_server.hosting.Hosting`); None: the only one.
         self.hosting: Any = None
 
@@ -124,6 +134,14 @@ class Hub:
         peer = Peer(self, next(self._ids), send, close, transport)
         peer.queued = queued or (lambda: 0)
         self.peers[peer.id] = peer
+        if self.settings.sign_in_seconds > 0:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # a synchronous test drives the peer: no timers at all
+                loop = None
+            if loop is not None:
+                peer.sign_in_timer = loop.call_later(self.settings.sign_in_seconds,
+                                                     peer.sign_in_expired)
         self.metrics.connection_opened(transport)
         return peer
 
@@ -138,6 +156,7 @@ class Hub:
                     del self._user_conns[peer.user.id]
         if peer.token_timer is not None:
             peer.token_timer.cancel()
+        peer.stop_sign_in_timer()
         self.metrics.connection_closed(peer.transport, peer.user is not None)
         if peer.user is not None:
             self.run(handlers.disconnect(peer), f"the disconnect of {peer!r}")
@@ -149,6 +168,24 @@ class Hub:
         It raises ProtocolError when the request is refused; nothing has changed then.
         """
         return handlers.HANDLERS[kind](self, peer, message, re)
+
+    @contextlib.asynccontextmanager
+    async def user_lock(self, user_id: int) -> AsyncIterator[None]:
+        """Hold the user's lock: their creates and joins, from any of their connections, run
+        one at a time. The engine decides each one at once, but with several servers a
+        decision waits on the directory first (the seat claim), and two requests of one user
+        interleaving there could each find the seat free."""
+        lock, users = self._user_locks.get(user_id) or (asyncio.Lock(), 0)
+        self._user_locks[user_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._user_locks[user_id]
+            if users == 1:
+                del self._user_locks[user_id]
+            else:
+                self._user_locks[user_id] = (lock, users - 1)
 
     def game_of(self, peer: Peer) -> str | None:
         """The game played in the connection's room, if it is in one."""

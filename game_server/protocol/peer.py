@@ -33,6 +33,7 @@ MAX_INVALID_TOKENS = 5
 #: SockJS close codes the server uses (4000-4999 are for applications).
 CLOSE_INVALID_TOKENS = (4001, "Too many invalid tokens")
 CLOSE_FLOOD = (4002, "Too many messages")
+CLOSE_SIGN_IN = (4003, "Sign-in timed out")
 
 
 #: The protocol version this server speaks; `auth` must name it.
@@ -43,14 +44,25 @@ _OLD_PROTOCOL = (
     "under 'From protocol 1 to 2'.")
 
 
+#: Integer ids must be exact JavaScript numbers (Number.MAX_SAFE_INTEGER), as the schema says;
+#: a larger one could not even be encoded (orjson stops at 64 bits).
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
 def request_id(message: Any) -> str | int | None:
-    """The request's `id` if it is one the reply can echo as `re`."""
+    """The request's `id` if it is one the reply can echo as `re`.
+
+    >>> request_id({"id": 7}), request_id({"id": 2**64}), request_id({"id": True})
+    (7, None, None)
+    """
     if not isinstance(message, dict):
         return None
     value = message.get("id")
     if isinstance(value, bool):
         return None
-    if isinstance(value, int) or (isinstance(value, str) and 0 < len(value) <= 64):
+    if isinstance(value, int):
+        return value if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER else None
+    if isinstance(value, str) and 0 < len(value) <= 64:
         return value
     return None
 
@@ -93,6 +105,9 @@ class Peer:
         self.id = id
         #: The timer of the next fresh token (`Hub.refresh_token_later`).
         self.token_timer: asyncio.TimerHandle | None = None
+        #: The timer that closes the connection if it has not signed in by then
+        #: (`Hub.connect`); None once signed in or closed.
+        self.sign_in_timer: asyncio.TimerHandle | None = None
         self.transport = transport
         self.user: Player | None = None
         self.closed = False
@@ -155,7 +170,12 @@ class Peer:
     def send(self, message: dict[str, Any] | str) -> None:
         if self.closed:
             return
-        text = message if isinstance(message, str) else encode(message)
+        try:
+            text = message if isinstance(message, str) else encode(message)
+        except Exception:
+            # A bug (a value JSON cannot hold): this message is lost, the connection stays.
+            log.exception("cannot encode a %s message for %r", message.get("msg"), self)
+            return
         try:
             self._send(text)
         except Exception:
@@ -256,6 +276,19 @@ class Peer:
         self.release()
 
     # --- authentication ------------------------------------------------------------------
+
+    def stop_sign_in_timer(self) -> None:
+        """Signed in, or closed: the sign-in deadline no longer applies."""
+        if self.sign_in_timer is not None:
+            self.sign_in_timer.cancel()
+            self.sign_in_timer = None
+
+    def sign_in_expired(self) -> None:
+        """The sign-in deadline passed: a connection that never signed in costs the server a
+        session and a socket for nothing, so it is closed."""
+        self.sign_in_timer = None
+        if self.user is None and not self.closed:
+            self.close(*CLOSE_SIGN_IN)
 
     def token_refused(self, re: str | int | None) -> None:
         self._invalid_tokens += 1

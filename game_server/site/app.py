@@ -147,7 +147,8 @@ def make_site(config: Config, *, publisher: Publisher | None,
     from game_server.config import site_secret
     from game_server.server import keyring_for
 
-    engine = make_engine(config.database_url)
+    # GAME_DB_TIMEOUT: a hung database fails calls like a refusing one (0: no deadline).
+    engine = make_engine(config.database_url, timeout=config.db_timeout or None)
     users = UserStore(engine)
     return Site(users=users, auth=Auth(users, hasher or PasswordHasher()),
                 history=GameHistory(engine), keyring=keyring or keyring_for(config),
@@ -508,9 +509,10 @@ async def serve(config: Config) -> None:
 
     publisher = make_publisher(config)
     site = make_site(config, publisher=publisher)
-    # Behind nginx the client's address comes in X-Real-IP / X-Forwarded-For: the per-address
-    # limit on failed sign-ins needs it.
-    http = tornado.httpserver.HTTPServer(make_app(site), xheaders=True)
+    # Behind nginx (GAME_TRUST_PROXY=on) the client's address comes in X-Real-IP /
+    # X-Forwarded-For, which the per-address limit on failed sign-ins needs; without a proxy
+    # those headers are the client's own words and are ignored.
+    http = tornado.httpserver.HTTPServer(make_app(site), xheaders=config.trust_proxy)
     http.listen(config.site_port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -127,6 +127,10 @@ class User(Base):
         ),
         # A unique index, not a constraint: NULLs (look-alike --dev users) may repeat.
         Index("ix_users_name_key", "name_key", unique=True),
+        # Ids are never given twice (migration 0006): a token names its user by id, so a
+        # deleted user's token must not sign in as a later user. SQLite would otherwise reuse
+        # the largest id; PostgreSQL's sequence never goes back.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -172,7 +176,8 @@ class Room(Base):
 class Game(Base):
     """One game dealt in a room: the ``number``-th of the room. ``id`` is its public id.
 
-    ``seed`` must never leave the server while ``status`` is ``'playing'``. ``dealer`` and
+    ``seed`` must never leave the server unless ``status`` is ``'finished'`` (not while it is
+    ``'playing'``, nor once ``'abandoned'``: its room closed before it ended). ``dealer`` and
     ``winner`` are room seats.
     """
 
@@ -180,7 +185,8 @@ class Game(Base):
     __table_args__ = (
         UniqueConstraint("room_id", "number"),
         CheckConstraint("number >= 1", name="number_positive"),
-        CheckConstraint("status IN ('playing', 'finished')", name="status_value"),
+        # Abandoned: the room closed before the game ended (migration 0006).
+        CheckConstraint("status IN ('playing', 'finished', 'abandoned')", name="status_value"),
         # The leaderboard: finished games in a period. Status leads, so "running games" is
         # served too.
         Index("ix_games_status_finished_at", "status", "finished_at"),
@@ -193,7 +199,7 @@ class Game(Base):
     server_id: Mapped[str] = mapped_column(String(SERVER_ID_MAX_LENGTH))
     seed: Mapped[int] = mapped_column(BigInteger)
     dealer: Mapped[int]
-    status: Mapped[str] = mapped_column(String(8), default="playing")
+    status: Mapped[str] = mapped_column(String(16), default="playing")
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     winner: Mapped[int | None]

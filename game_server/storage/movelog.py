@@ -8,9 +8,13 @@ with the actions that rebuild it (``Table.replay``).
 Group commit: calls are queued, and one dedicated writer thread commits everything queued so
 far in one transaction. Calls made in the same event-loop iteration, or while the writer is busy
 with the previous batch, share the next transaction; so under load the cost per action stays
-small, and the event loop never waits for the database. A batch is all or nothing: if its
-commit fails, every call in it raises :class:`LogUnavailable` and none of it is stored; the
-next batch tries again (the database may be back by then).
+small, and the event loop never waits for the database. When the database is away (a lost
+connection, a timeout), every call of the batch raises :class:`LogUnavailable` and none of it is
+stored; the next batch tries again (the database may be back by then). When the database
+refuses what the batch writes (an integrity or data error, a value the driver cannot send),
+the batch is written again room by room: the rooms whose rows can never be stored are refused
+(:class:`RowRefused`, one warning each) and the others are committed, so one client's bad row
+never fails another room's moves.
 
 Layering: the log stores and returns the tables layer's ``Action`` and ``Player`` values (plain
 frozen dataclasses from ``game_server.tables.table``, which imports only the rules layer). That
@@ -30,7 +34,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from game_server.tables import Action, Player, RoomMoved, Table
 
@@ -46,7 +50,7 @@ from .models import (
     utc_now,
 )
 
-__all__ = ["LogStats", "LogUnavailable", "MoveLog", "RoomInfo"]
+__all__ = ["LogStats", "LogUnavailable", "MoveLog", "RoomInfo", "RowRefused"]
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +66,8 @@ _SET_SCORE = (
 # first and writes later fails at once with SQLITE_BUSY (no waiting) if another connection
 # wrote in between, e.g. a user signing up; with the lock taken first it waits its turn.
 _SQLITE_WRITE_LOCK = text("UPDATE rooms SET seats = seats WHERE 0")
+# Top-level packages whose exceptions are the database's verdict on a value, not our bug.
+_DATABASE_MODULES = frozenset({"sqlalchemy", "psycopg2", "psycopg", "sqlite3"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +103,14 @@ class LogUnavailable(Exception):
     """The move log could not commit; nothing of the batch is stored."""
 
 
+class RowRefused(LogUnavailable):
+    """The database can never store this room's change (a value it refuses, a broken foreign
+    key); the other rooms of the batch were committed without it."""
+
+    #: The log has logged the refusal (one line); the hub's commit driver does not again.
+    logged = True
+
+
 @dataclass(frozen=True, slots=True)
 class LogStats:
     """Group-commit counters since the log was made (a snapshot; cheap to take).
@@ -105,7 +119,8 @@ class LogStats:
     transaction holding every call queued when the writer took it.
     """
 
-    #: Batches committed, and batches whose commit failed.
+    #: Batches committed, and batches whose commit failed. After a refused row the batch is
+    #: written again room by room: each room's transaction counts as a batch of its own.
     batches: int = 0
     failed_batches: int = 0
     #: Calls and actions committed (failed ones are not counted).
@@ -219,7 +234,8 @@ class MoveLog:
         await self._submit(room.id, room, actions)
 
     async def close_room(self, room_id: str) -> None:
-        """Mark the room closed (it is not reloaded at start-up); return once committed.
+        """Mark the room closed (it is not reloaded at start-up), and its game abandoned if
+        one is still being played; return once committed.
 
         Raises:
             LogUnavailable: the commit failed, or the log is closed.
@@ -347,24 +363,77 @@ class MoveLog:
                     self._signalled = True
 
     def _write(self, batch: list[_Request]) -> None:
-        created = _Batch()
         started = time.perf_counter()
         try:
-            # The writer keeps one connection: no pool checkout and no liveness ping per
-            # batch (a round trip each on PostgreSQL). A failure drops it; the next batch
-            # connects afresh.
-            if self._connection is None:
-                self._connection = self._engine.connect()
-            connection = self._connection
-            with connection.begin():
-                if connection.dialect.name == "sqlite":
-                    connection.execute(_SQLITE_WRITE_LOCK)
-                fenced = self._write_batch(connection, batch, created)
-        except Exception as error:  # noqa: BLE001 - every failure refuses the whole batch
-            self._drop_connection()
-            self._failed(batch, error, time.perf_counter() - started)
+            created, fenced = self._transaction(batch)
+        except Exception as error:  # noqa: BLE001 - sorted out below
+            if _transient(error):
+                # The database is away or stuck: every call fails, and retrying room by
+                # room would only wait once per room.
+                self._drop_connection()
+                self._failed(batch, error, time.perf_counter() - started)
+            else:
+                self._isolate(batch, error)
             return
-        seconds = time.perf_counter() - started
+        self._committed(batch, created, fenced, time.perf_counter() - started)
+
+    def _transaction(self, batch: list[_Request]) -> tuple[_Batch, set[str]]:
+        """Write `batch` in one transaction; returns what it created and the fenced rooms.
+
+        Raises:
+            Exception: the transaction failed and was rolled back.
+        """
+        created = _Batch()
+        # The writer keeps one connection: no pool checkout and no liveness ping per batch
+        # (a round trip each on PostgreSQL). A connection failure drops it; the next batch
+        # connects afresh.
+        if self._connection is None:
+            self._connection = self._engine.connect()
+        connection = self._connection
+        with connection.begin():
+            if connection.dialect.name == "sqlite":
+                connection.execute(_SQLITE_WRITE_LOCK)
+            fenced = self._write_batch(connection, batch, created)
+        return created, fenced
+
+    def _isolate(self, batch: list[_Request], error: Exception) -> None:
+        """The batch failed because of what it writes (a row the database refuses), not
+        because the database is away: write it again in parts, each room's calls together,
+        halving the parts that fail until the rooms whose rows can never be stored are alone;
+        those are refused, every other room is committed. One user's bad row must not fail
+        everyone's moves (issue 12). Halving, rather than one transaction per room, keeps
+        the cost of a bad row to about 2·log2(rooms) transactions, so a client that sends
+        bad rows on purpose cannot make the log commit room by room."""
+        rooms: dict[str, list[_Request]] = {}
+        for request in batch:
+            rooms.setdefault(request.room_id, []).append(request)
+        parts = [(list(rooms.values()), error)]  # (rooms' calls, why they failed together)
+        while parts:
+            groups, failure = parts.pop(0)
+            if len(groups) == 1:
+                self._refused(groups[0], failure)
+                continue
+            half = len(groups) // 2
+            halves = [groups[:half], groups[half:]]
+            for index, part in enumerate(halves):
+                calls = [request for group in part for request in group]
+                started = time.perf_counter()
+                try:
+                    created, fenced = self._transaction(calls)
+                except Exception as again:  # noqa: BLE001 - sorted out below
+                    if _transient(again):
+                        # The database went away meanwhile: the rest fails as in any outage.
+                        self._drop_connection()
+                        unwritten = [request for rest in halves[index:] + [p for p, _ in parts]
+                                     for group in rest for request in group]
+                        self._failed(unwritten, again, time.perf_counter() - started)
+                        return
+                    parts.append((part, again))
+                    continue
+                self._committed(calls, created, fenced, time.perf_counter() - started)
+
+    def _committed(self, batch: list[_Request], created: _Batch, fenced: set[str],
+                   seconds: float) -> None:
         self._known_rooms |= created.rooms
         self._game_ids.update(created.games)
         for room_id in created.closed:
@@ -434,6 +503,13 @@ class MoveLog:
                     update(Room)
                     .where(Room.id == room_id, Room.status == "open")
                     .values(status="closed", closed_at=at)
+                )
+                # A game the room's people left unfinished will never end: it is abandoned,
+                # not shown as running for ever.
+                connection.execute(
+                    update(Game)
+                    .where(Game.room_id == room_id, Game.status == "playing")
+                    .values(status="abandoned", finished_at=at)
                 )
                 created.closed.add(room_id)
                 continue
@@ -525,12 +601,32 @@ class MoveLog:
         for request in [*batch, *behind]:
             _resolve(request, error)
 
+    def _refused(self, calls: list[_Request], error: Exception) -> None:
+        """Refuse one room's calls whose rows the database can never take (and the calls of
+        the room queued behind them), with one line in the log: a client can cause this at
+        will, so no traceback. A bug of ours (an exception raised by our own code rather
+        than by the database or its driver) keeps its traceback."""
+        room_id = calls[0].room_id
+        with self._cond:
+            behind = [r for r in self._queue if r.room is not None and r.room_id == room_id]
+            if behind:
+                self._queue = [r for r in self._queue if r not in behind]
+            old = self._stats
+            self._stats = LogStats(**{**_fields(old), "failed_batches": old.failed_batches + 1})
+        count = len(calls) + len(behind)
+        if _raised_by_database(error):
+            log.warning("move log: room %s: %d call(s) refused, the database cannot store "
+                        "them: %s", room_id, count, _first_line(error))
+        else:
+            log.error("move log: room %s: %d call(s) refused by a bug", room_id, count,
+                      exc_info=error)
+        refusal = RowRefused(f"the move log cannot store this change: {_first_line(error)}")
+        refusal.__cause__ = error
+        for request in [*calls, *behind]:
+            _resolve(request, refusal)
+
     def _report(self, error: Exception, calls: int, seconds: float) -> None:
         """Log the cause once: a warning when commits start failing or the cause changes."""
-        if not isinstance(error, SQLAlchemyError):
-            # Not the database: a bug, such as actions that do not fit together.
-            log.error("move log: %d call(s) refused by a bug", calls, exc_info=error)
-            return
         cause = _first_line(error)
         if not self._failing or cause != self._last_cause:
             log.warning("move log: commit failed after %.3f s, %d call(s) refused: %s",
@@ -543,7 +639,7 @@ class MoveLog:
 def _resolve(request: _Request, error: Exception | None) -> None:
     """Finish the call's future on its own loop (from the writer thread)."""
     failure = None
-    if isinstance(error, RoomMoved):
+    if isinstance(error, (RoomMoved, LogUnavailable)):
         failure = error
     elif error is not None:
         failure = LogUnavailable(f"the move log could not commit: {_first_line(error)}")
@@ -561,6 +657,31 @@ def _resolve(request: _Request, error: Exception | None) -> None:
         request.loop.call_soon_threadsafe(settle)
     except RuntimeError:
         pass  # the loop is closed: nobody is waiting any more
+
+
+def _transient(error: BaseException) -> bool:
+    """Whether a failed transaction says nothing about the rows it wrote: the database is
+    away, stuck or too busy (connection lost, timeouts, SQLITE_BUSY, a pool timeout), so the
+    same rows may well commit later. Integrity and data errors, and values the driver refuses
+    before sending them (psycopg2: a NUL in a string), are the rows' own."""
+    if isinstance(error, (IntegrityError, DataError)):
+        return False
+    return isinstance(error, SQLAlchemyError)
+
+
+def _raised_by_database(error: BaseException) -> bool:
+    """Whether the database or its driver raised `error` (rather than our own code): a
+    SQLAlchemy error, or an exception from a frame of SQLAlchemy or the driver (psycopg2
+    raises a plain ValueError for a NUL in a string)."""
+    if isinstance(error, SQLAlchemyError):
+        return True
+    traceback = error.__traceback__
+    while traceback is not None and traceback.tb_next is not None:
+        traceback = traceback.tb_next
+    if traceback is None:
+        return False
+    module = traceback.tb_frame.f_globals.get("__name__", "")
+    return module.split(".")[0] in _DATABASE_MODULES
 
 
 def _first_line(error: BaseException) -> str:

@@ -29,6 +29,9 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from game_server.names import PRESENTATION as _PRESENTATION
+from game_server.names import disguising as _disguising
+
 from .db import is_sqlite, session_factory
 from .models import PASSWORD_HASH_MAX_LENGTH, USER_NAME_MAX_LENGTH, Move, Room, User
 
@@ -50,23 +53,7 @@ T = TypeVar("T")
 # asking for them would be a database error rather than "no such user".
 _MAX_ID = 2**31 - 1
 _DECIMAL_ID = re.compile(r"[0-9]+")
-# Characters that can make a name display as something else or as nothing: control (Cc) and
-# format characters (Cf: zero-width spaces and joiners, bidirectional marks, overrides and
-# isolates, soft hyphen, byte order mark), line and paragraph separators (Zl, Zp), private use
-# (Co: any glyph a font likes), lone surrogates (Cs).
-_DISGUISING_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
-# Letters and marks that display as nothing: Hangul fillers, the combining grapheme joiner,
-# Khmer inherent vowels, Mongolian free variation selectors, variation selectors 1-14.
-_INVISIBLE = frozenset(
-    "\u115f\u1160\u3164\uffa0\u034f\u17b4\u17b5\u180b\u180c\u180d\u180f"
-    + "".join(chr(code) for code in range(0xFE00, 0xFE0E))
-)
-# Emoji need two invisible characters, allowed only there: the zero-width joiner between two
-# emoji (👩‍👩‍👧) and the text/emoji presentation selectors right after a symbol or keycap
-# character (❤️, 1️⃣).
-_ZWJ = "\u200d"
-_PRESENTATION = frozenset("\ufe0e\ufe0f")
-_SYMBOLS = frozenset({"So", "Sk", "Sm"})
+# The characters a name may not hold are game_server/names.py's rule, shared with room names.
 _NO_PRESENTATION = {ord(char): None for char in _PRESENTATION}
 # The user actions of the move log that seat a user, or take the seat away (any version).
 _SEAT_KINDS = {"sit": True, "leave": False, "expire": False}
@@ -142,20 +129,6 @@ def clean_name(name: str) -> str:
     if _DECIMAL_ID.fullmatch(name):
         raise InvalidName("a user name cannot be only digits: it would read as a user id")
     return name
-
-
-def _disguising(name: str, index: int) -> bool:
-    """Whether ``name[index]`` could hide what the name looks like (see ``_DISGUISING_*``)."""
-    char = name[index]
-    if char == _ZWJ:
-        before = name[:index].rstrip("".join(_PRESENTATION))
-        after = name[index + 1:index + 2]
-        return not (before and after and unicodedata.category(before[-1]) in _SYMBOLS
-                    and unicodedata.category(after) == "So")
-    if char in _PRESENTATION:
-        return not (index and (unicodedata.category(name[index - 1]) in _SYMBOLS
-                               or name[index - 1] in "0123456789#*"))
-    return unicodedata.category(char) in _DISGUISING_CATEGORIES or char in _INVISIBLE
 
 
 def name_key(name: str) -> str:

@@ -41,6 +41,9 @@ RETRY_SECONDS = 1.0
 class EngineSettings:
     bot_delay: float = 0.6
     grace_seconds: float = 60.0
+    #: A user may have at most this many rooms they opened waiting for players at once
+    #: (`too_many_rooms`), so that no one user crowds the lobby; 0: no cap.
+    rooms_per_user: int = 3
 
 
 @dataclass
@@ -61,6 +64,7 @@ class Engine:
         self._conns: dict[int, _Conn] = {}
         self._members: dict[str, set[int]] = {}
         self._seated: dict[int, str] = {}  # user id -> the room they play in person
+        self._creators: dict[str, int] = {}  # room id -> the user who opened it
         self._deadlines: dict[Hashable, float] = {}
         self._pending: dict[str, deque[tuple[int, int]]] = {}  # room -> (token, actions)
         self._closing: dict[str, Table] = {}  # closed rooms whose close is being committed
@@ -149,6 +153,7 @@ class Engine:
             if conn is not None and conn.room is table:
                 conn.room, conn.playing = None, False
         self.lobby.close(room_id)
+        self._creators.pop(room_id, None)
         self._pending.pop(room_id, None)
         cancelled = [Deadline(key, None) for key in self._deadlines if key[1] == room_id]
         for deadline in cancelled:
@@ -176,6 +181,10 @@ class Engine:
     def deadline(self, key: Hashable) -> float | None:
         return self._deadlines.get(key)
 
+    def seated_room(self, user_id: int) -> Table | None:
+        """The room where the user sits in person, if any (one at most)."""
+        return self._seated_room(user_id)
+
     # --- connections --------------------------------------------------------------------
 
     def _sign_in(self, request: SignIn) -> None:
@@ -193,10 +202,14 @@ class Engine:
 
     def _create(self, request: Create) -> None:
         conn = self._conn(request.conn)
-        self.lobby.check(request.game, request.seats)  # refuse before leaving anything
+        # Refuse before leaving anything.
+        name = self.lobby.room_name(request.name)
+        self.lobby.check(request.game, request.seats)
         self._refuse_if_playing_elsewhere(conn, None)
+        self._refuse_if_too_many_rooms(conn.user)
         self._leave_for(conn, None)
-        table = self.lobby.create(request.name, request.game, request.seats)
+        table = self.lobby.create(name, request.game, request.seats, request.room)
+        self._creators[table.id] = conn.user.id
         self._attach(conn, table, playing=True)
         self._apply(table, lambda: table.sit(conn.user), conn, request.re)
 
@@ -370,6 +383,24 @@ class Engine:
                              f"({seated.name}); leave it first.")
         self._refuse_if_this_connection_plays(conn, target)
 
+    def _refuse_if_too_many_rooms(self, user: Player) -> None:
+        """The cap on rooms per user: count the rooms the user opened that wait for players,
+        but the one they sit in alone (creating again closes it)."""
+        cap = self.settings.rooms_per_user
+        if cap <= 0:
+            return
+        seated = self._seated_room(user.id)
+        waiting = 0
+        for room_id, creator in self._creators.items():
+            table = self.lobby.get(room_id)
+            if (creator == user.id and table is not None and table.status is Status.WAITING
+                    and not (table is seated and table.humans == 1)):
+                waiting += 1
+        if waiting >= cap:
+            raise TableError("too_many_rooms", f"You have opened {waiting} rooms that are "
+                             f"still waiting for players (at most {cap}); play in one, or "
+                             "wait until one starts or closes.")
+
     @staticmethod
     def _refuse_if_this_connection_plays(conn: _Conn, target: Table | None) -> None:
         room = conn.room
@@ -484,6 +515,7 @@ class Engine:
 
     def _drop_room(self, table: Table) -> None:
         self.lobby.close(table.id)
+        self._creators.pop(table.id, None)
         for conn_id in sorted(self._members.pop(table.id, ())):
             conn = self._conns.get(conn_id)
             if conn is not None and conn.room is table:

@@ -1,6 +1,6 @@
 """The lobby: every room on this server, by id, and the room list players see.
 
-Imports only the tables and rules layers.
+Imports only the tables and rules layers, and the naming rule (game_server/names.py).
 """
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 from typing import Any, Callable, Iterator
 
+from game_server.names import InvalidName, clean_room_name
 from game_server.rules import GAMES
 from game_server.tables.changes import TableError
 from game_server.tables.table import Table
@@ -37,20 +38,43 @@ class Lobby:
         self._seeds = seeds or random_seed
         self._room_ids = room_ids
 
-    def create(self, name: str, game: str, seats: int | None = None) -> Table:
+    def create(self, name: str, game: str, seats: int | None = None,
+               room_id: str | None = None) -> Table:
         """Open an empty room of `game` with `seats` seats (None: the game's usual number); the
-        caller seats its owner with `table.sit(owner)`.
+        caller seats its owner with `table.sit(owner)`. `room_id`: the id chosen beforehand
+        with `new_id` (None: a fresh one).
 
         Raises:
-            TableError: the game or the seat count is not offered.
+            TableError: the game or the seat count is not offered, or the name is refused
+                (`room_name`).
         """
+        name = self.room_name(name)
         seats = self.check(game, seats)
+        if room_id is None or room_id in self._rooms:
+            room_id = self.new_id()
+        table = Table(room_id, name, game, seats, self._seeds)
+        self._rooms[room_id] = table
+        return table
+
+    def new_id(self) -> str:
+        """A fresh room id, for a room about to be created."""
         room_id = self._room_ids()
         while room_id in self._rooms:
             room_id = self._room_ids()
-        table = Table(room_id, name.strip(), game, seats, self._seeds)
-        self._rooms[room_id] = table
-        return table
+        return room_id
+
+    @staticmethod
+    def room_name(name: str) -> str:
+        """The name a new room gets: NFKC, trimmed, without characters that could disguise
+        it (game_server/names.py; every room name passes here).
+
+        Raises:
+            TableError: bad_message, the text naming the field and the character.
+        """
+        try:
+            return clean_room_name(name)
+        except InvalidName as error:
+            raise TableError("bad_message", f"name: {error}") from None
 
     @staticmethod
     def check(game: str, seats: int | None) -> int:

@@ -45,12 +45,15 @@ class RoomList:
 
 @dataclass(frozen=True)
 class Create:
-    """Open a room of `game` and seat its creator; `seats` None takes the game's default."""
+    """Open a room of `game` and seat its creator; `seats` None takes the game's default.
+    `room`: the new room's id, chosen beforehand (to claim the seat in the directory before
+    sitting down); None: the lobby picks one."""
     conn: int
     name: str
     game: str
     seats: int | None = None
     re: Re = None
+    room: str | None = None
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable
 
 import tornado.web
@@ -17,6 +19,9 @@ from game_server.rules import GAMES
 from game_server.storage.history import GameHistory, parse_time
 
 MAX_ID = 2**31 - 1
+#: A number in a query: ASCII digits only (`int()` also takes "²"-like Unicode digits and
+#: would answer them with Python's own error text), and short enough to parse cheaply.
+_NUMBER = re.compile(r"[0-9]{1,12}")
 
 
 class ApiHandler(tornado.web.RequestHandler):
@@ -42,7 +47,7 @@ class ApiHandler(tornado.web.RequestHandler):
         text = self.get_query_argument(name, None)
         if text is None:
             return default
-        if not text.isdigit() or not 0 < int(text) <= MAX_ID:
+        if not _NUMBER.fullmatch(text) or not 0 < int(text) <= MAX_ID:
             raise ValueError(f"{name} must be a positive whole number")
         return int(text)
 
@@ -59,6 +64,9 @@ class GameHandler(ApiHandler):
             else None
         if record is None:
             self.fail(404, f"there is no game {game_id}")
+        elif record["status"] == "abandoned":
+            # Its room closed before it ended: the hands stay secret, as in a running game.
+            self.fail(409, "the game was abandoned before it ended; its record stays closed")
         elif record["status"] != "finished":
             self.fail(409, "the game is still being played; its record opens when it ends")
         else:
@@ -113,10 +121,22 @@ class LeaderboardHandler(ApiHandler):
         if text is None:
             return None
         try:
-            return parse_time(text)
+            moment = parse_time(text)
+            # A date as `until` includes that whole day: the next one must exist too.
+            _ = _utc(moment) + timedelta(days=1)
+            return moment
+        except OverflowError:
+            raise ValueError(f"{name} must be between 0001-01-01 and 9999-12-30") from None
         except ValueError:
             raise ValueError(f"{name} must be an ISO date (2026-11-28) or date and time "
                              f"(2026-11-28T12:00:00Z)") from None
+
+
+def _utc(moment: date | datetime) -> datetime:
+    """A period bound as an aware UTC time (raises OverflowError outside years 1-9999)."""
+    if isinstance(moment, datetime):
+        return moment.astimezone(timezone.utc)
+    return datetime(moment.year, moment.month, moment.day, tzinfo=timezone.utc)
 
 
 def api_routes(history: GameHistory) -> list[tuple]:

@@ -5,12 +5,16 @@ Routes:
 - `/config.json`: what the web client needs to know ({dev, server, protocol, games, site_url}).
 - `/dev/login` (only with --dev): create or find a user by name and hand out a token.
 - `/api/...`: the history of finished games (docs/api.md).
-- `/metrics`: Prometheus metrics (game_server/metrics.py lists them).
 - `/vendor/sockjs.min.js`: the sockjs-client copy installed by npm in web_client/.
 - `/...`: the files of web_client/ (index.html at /).
 
-`make_admin_app` builds the other, local application: `POST /notify` for operators and scripts
-on this machine (game_server/notify.py), served on 127.0.0.1 only (game_server/server.py).
+Every response carries security headers (`SecurityHeaders`), and SockJS session ids, which
+are bearer credentials on the HTTP transports, never reach the logs (`RedactSessions`).
+
+Two other applications are served on listeners of their own (game_server/server.py), never
+on the public port: `make_metrics_app` (`/metrics` for Prometheus, on GAME_METRICS_ADDRESS)
+and `make_admin_app` (`POST /notify` for operators and scripts on this machine
+(game_server/notify.py), on 127.0.0.1 only).
 """
 
 from __future__ import annotations
@@ -18,10 +22,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Callable
+from urllib.parse import urlsplit
 
+import tornado.httputil
 import tornado.web
 
 from game_server.notify import Notification, NotifyUnavailable, parse_request
@@ -51,11 +58,14 @@ class DevLogin:
 
 def make_app(hub: Hub, *, dev_login: DevLogin | None = None,
              sockjs_settings: dict[str, Any] | None = None, history: Any = None,
-             metrics: Any = None, web_client: Path = WEB_CLIENT,
-             site_url: str = "") -> tornado.web.Application:
+             web_client: Path = WEB_CLIENT, site_url: str = "",
+             server_origins: tuple[str, ...] = ()) -> tornado.web.Application:
     """Build the application around a hub. `dev_login` enables /dev/login (serve --dev);
     `history` (a storage.history.GameHistory) enables the /api/ routes; `site_url`
-    (GAME_SITE_URL) tells the web client where to ask for a fresh token."""
+    (GAME_SITE_URL) tells the web client where to ask for a fresh token; `server_origins`
+    (GAME_SERVER_ORIGINS) are the other game servers' origins, which the web client's
+    policy lets it reach."""
+    RedactSessions.install()
     router = make_router(connection_class(hub), SOCKJS_PREFIX, sockjs_settings or {},
                          sockjs_url=SOCKJS_URL)
     if site_url and not site_url.endswith("/"):
@@ -70,15 +80,122 @@ def make_app(hub: Hub, *, dev_login: DevLogin | None = None,
     if history is not None:
         from game_server.transport.api import api_routes
         routes.extend(api_routes(history))
-    if metrics is not None:
-        routes.append((r"/metrics", MetricsHandler, {"registry": metrics.registry}))
     routes.append((r"/vendor/(sockjs(?:\.min)?\.js(?:\.map)?)", tornado.web.StaticFileHandler,
                    {"path": str(web_client / "node_modules" / "sockjs-client" / "dist")}))
     routes.append((r"/(.*)", WebClientHandler,
                    {"path": str(web_client), "default_filename": "index.html"}))
     app = tornado.web.Application(routes, compress_response=True, log_function=log_request)
+    app.add_transform(SecurityHeaders.for_site(site_url, server_origins))
     app.sockjs_router = router
     return app
+
+
+def make_metrics_app(registry: Any) -> tornado.web.Application:
+    """`/metrics` (Prometheus's text format) alone, for a listener of its own: the numbers
+    tell an attacker how busy the server is and which errors it gives, so they are never
+    on the public port."""
+    return tornado.web.Application([(r"/metrics", MetricsHandler, {"registry": registry})],
+                                   log_function=log_request)
+
+
+#: The web client's Content-Security-Policy: its own scripts, styles and connections only
+#: (no inline script, no eval, no plug-ins), and no framing. `img-src data:` is the icon in
+#: index.html. `connect-src 'self'` covers SockJS's XHRs and, in CSP 3, its same-origin
+#: WebSocket; GAME_SITE_URL's origin is added when it is another one (a fresh token), and
+#: the other game servers' origins (GAME_SERVER_ORIGINS) to connect-src, frame-src (the
+#: iframe transports), script-src and form-action (jsonp-polling: replies are scripts,
+#: sends are form posts) when players reach them at other origins.
+_WEB_CLIENT_POLICY = ("default-src 'self'; script-src 'self'{frames}; style-src 'self'; "
+                      "img-src 'self' data:; connect-src 'self'{site}{servers}; "
+                      "frame-src 'self'{frames}; object-src 'none'; "
+                      "base-uri 'none'; form-action 'self'{frames}; frame-ancestors 'none'")
+#: SockJS's pages (the iframe page, htmlfile) are framed by the web client's page on the same
+#: origin, and run inline script: only framing by another origin is refused.
+_SOCKJS_POLICY = "frame-ancestors 'self'{servers}"
+
+
+class SecurityHeaders(tornado.web.OutputTransform):
+    """Security headers on every response of the public application (unless a handler set
+    its own): `Content-Security-Policy`, `X-Frame-Options` (for browsers without CSP's
+    `frame-ancestors`), `X-Content-Type-Options: nosniff` (no guessing a script or page out of
+    a JSON or text reply) and `Referrer-Policy: no-referrer` (a URL with a token in its
+    fragment or a room in its query never leaves in a Referer)."""
+
+    web_client_policy = _WEB_CLIENT_POLICY.format(site="", servers="", frames="")
+    sockjs_policy = _SOCKJS_POLICY.format(servers="")
+    #: SockJS pages: X-Frame-Options only knows one origin; none is sent when other
+    #: origins may frame them (CSP's frame-ancestors decides).
+    sockjs_frame_options: str | None = "SAMEORIGIN"
+
+    @classmethod
+    def for_site(cls, site_url: str, server_origins: tuple[str, ...] = ()
+                 ) -> type["SecurityHeaders"]:
+        """The transform for a server whose web client asks `site_url` for tokens and may
+        be sent to the game servers at `server_origins`."""
+        parts = urlsplit(site_url)
+        site = (f" {parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else "")
+        if not site and not server_origins:
+            return cls
+        frames = "".join(f" {origin}" for origin in server_origins)
+        # The same hosts over WebSocket (ws: for http:, wss: for https:).
+        sockets = "".join(f" {'ws' + origin[4:]}" for origin in server_origins
+                          if origin.startswith(("http://", "https://")))
+        return type("SecurityHeaders", (cls,), {
+            "web_client_policy": _WEB_CLIENT_POLICY.format(
+                site=site, servers=frames + sockets, frames=frames),
+            "sockjs_policy": _SOCKJS_POLICY.format(servers=frames),
+            "sockjs_frame_options": None if server_origins else "SAMEORIGIN"})
+
+    def __init__(self, request: tornado.httputil.HTTPServerRequest) -> None:
+        self._sockjs = request.path.startswith(SOCKJS_PREFIX + "/")
+
+    def transform_first_chunk(self, status_code: int, headers: tornado.httputil.HTTPHeaders,
+                              chunk: bytes, finishing: bool
+                              ) -> tuple[int, tornado.httputil.HTTPHeaders, bytes]:
+        if self._sockjs:
+            wanted = (("Content-Security-Policy", self.sockjs_policy),)
+            if self.sockjs_frame_options is not None:
+                wanted += (("X-Frame-Options", self.sockjs_frame_options),)
+        else:
+            wanted = (("Content-Security-Policy", self.web_client_policy),
+                      ("X-Frame-Options", "DENY"))
+        for name, value in (*wanted, ("X-Content-Type-Options", "nosniff"),
+                            ("Referrer-Policy", "no-referrer")):
+            if name not in headers:
+                headers[name] = value
+        return status_code, headers, chunk
+
+
+#: The session segment of a SockJS URL: /sockjs/<server>/<session>/<transport>.
+_SESSION_IN_PATH = re.compile(r"(/sockjs/[^/?#\s]+/)[^/?#\s]+(?=/)")
+
+
+class RedactSessions(logging.Filter):
+    """Replace the session id in SockJS paths by `***` in Tornado's log records.
+
+    On the HTTP transports (xhr, xhr_streaming, eventsource, jsonp, htmlfile) whoever knows a
+    session id can read and send that connection's messages: the ids are bearer credentials
+    and stay out of log files, at every level. Installed on the loggers that print request
+    paths: the access log, Tornado's and sockjs-tornado's warnings, handler exceptions.
+    """
+
+    LOGGERS = ("tornado.access", "tornado.general", "tornado.application")
+
+    @classmethod
+    def install(cls) -> None:
+        """Add the filter to each logger once (make_app may run several times)."""
+        for name in cls.LOGGERS:
+            logger = logging.getLogger(name)
+            if not any(isinstance(f, cls) for f in logger.filters):
+                logger.addFilter(cls())
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "/sockjs/" in message:
+            redacted = _SESSION_IN_PATH.sub(r"\1***", message)
+            if redacted != message:
+                record.msg, record.args = redacted, None
+        return True
 
 
 def log_request(handler: tornado.web.RequestHandler) -> None:
@@ -229,6 +346,9 @@ class WebClientHandler(tornado.web.StaticFileHandler):
     """The web client's files; its node_modules and npm files are not published."""
 
     def validate_absolute_path(self, root: str, absolute_path: str) -> str | None:
+        if "\x00" in absolute_path:
+            # `GET /%00`: os.path.realpath raises ValueError (a 500 with a traceback).
+            raise tornado.web.HTTPError(400, reason="No NUL character in a path")
         # Paths outside the root are refused by the base class (403).
         relative = Path(os.path.relpath(absolute_path, os.path.abspath(root)))
         if relative.parts[:1] == ("node_modules",) or relative.name.startswith("package"):

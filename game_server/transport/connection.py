@@ -2,6 +2,11 @@
 
 It parses nothing itself. The peer never raises, but a bug here must not abort the connection
 either (sockjs-tornado drops a connection whose on_message raises), so everything is caught.
+
+It also bounds what waits to be sent to its client (`limits.MAX_OUTPUT_BYTES`, the router
+setting `max_output_bytes`): the SockJS session's queue and the socket's write buffer
+together. A client that does not read is closed with `limits.CLOSE_OUTPUT_FULL` once a send
+would pass the cap, and counted in `game_send_queue_full_total`.
 """
 
 from __future__ import annotations
@@ -11,9 +16,12 @@ import logging
 from typing import Any
 
 from sockjs.tornado import SockJSConnection
+from tornado.websocket import WebSocketHandler
 
 from game_server.protocol import Hub, Peer
+from game_server.protocol.errors import ProtocolError
 from game_server.transport.lean_websocket import websocket_frame
+from game_server.transport.limits import CLOSE_OUTPUT_FULL, MAX_OUTPUT_BYTES
 from game_server.transport.sockjs_fixes import WebSocketTransport
 
 log = logging.getLogger(__name__)
@@ -24,8 +32,11 @@ class GameConnection(SockJSConnection):
 
     hub: Hub
     peer: Peer | None = None
+    max_output: int = MAX_OUTPUT_BYTES
 
     def on_open(self, info: Any) -> None:
+        self.max_output = self.session.server.settings.get("max_output_bytes",
+                                                           MAX_OUTPUT_BYTES)
         self.peer = self.hub.connect(self._send_text, self._close,
                                      transport=self.session.transport_name,
                                      queued=self._queued)
@@ -41,6 +52,12 @@ class GameConnection(SockJSConnection):
         if self.peer is not None:
             self.peer.bad_frame()
 
+    def on_refused(self, code: str, text: str) -> None:
+        """Called by sockjs_fixes when part of the input is refused before the peer saw it
+        (a body over the size limit, the messages of a frame past the cap)."""
+        if self.peer is not None and not self.peer.closed:
+            self.peer.error(ProtocolError(code, text))
+
     def on_close(self) -> None:
         if self.peer is not None:
             self.peer.disconnected()
@@ -48,7 +65,15 @@ class GameConnection(SockJSConnection):
     def _send_text(self, text: str) -> None:
         if self.is_closed:
             return
+        if self._queued() + len(text) > self.max_output:
+            self._output_full()
+            return
         session = self.session
+        if not session.send_expects_json:
+            # The raw WebSocket endpoint: one protocol message per WebSocket message (its
+            # session has no send_jsonified).
+            session.send_message(text)
+            return
         handler = session.handler
         # A WebSocket with nothing queued in the session gets the frame built once for all
         # recipients (sockjs_fixes fix 7); anything else goes the stock way, which queues
@@ -60,8 +85,34 @@ class GameConnection(SockJSConnection):
         session.send_jsonified(_sockjs_string(text))
 
     def _queued(self) -> int:
+        """Bytes waiting to be sent to this client: in the session's queue (text made of
+        JSON with ASCII escapes, so one byte a character) and in the socket's write buffer."""
         session = self.session
-        return len(getattr(session, "send_queue", "")) if session is not None else 0
+        if session is None:
+            return 0
+        return len(getattr(session, "send_queue", "")) + _unsent(session.handler)
+
+    def _output_full(self) -> None:
+        """Close a connection whose client does not read what it is sent."""
+        session = self.session
+        self.hub.metrics.send_queue_full()
+        log.info("closing %r: more than %d bytes wait to be sent to it", self.peer,
+                 self.max_output)
+        if hasattr(session, "send_queue"):
+            session.send_queue = ""  # what the client has not read is dropped
+        handler = session.handler
+        if handler is not None and not isinstance(handler, WebSocketHandler):
+            # An HTTP response the client is not reading: a close frame cannot follow it.
+            # The session keeps the reason for the client's next poll, if it comes.
+            handler._detach()
+            session.close(*CLOSE_OUTPUT_FULL)
+            connection = handler.request.connection
+            if connection is not None and connection.stream is not None:
+                connection.stream.close()
+            return
+        # A WebSocket: the close frame is queued after what waits; Tornado drops the socket
+        # if the client has not answered the close within 5 seconds.
+        session.close(*CLOSE_OUTPUT_FULL)
 
     def _close(self, code: int, reason: str) -> None:
         session = self.session
@@ -100,6 +151,21 @@ def _frame(text: str) -> bytes:
     if last.frame is None:
         last.frame = websocket_frame(b"a[" + last.escaped.encode("utf-8") + b"]")
     return last.frame
+
+
+def _unsent(handler: Any) -> int:
+    """Bytes in the write buffer of the socket behind a transport handler (Tornado 6.6's
+    IOStream keeps them in `_write_buffer`; Tornado is pinned for fix 7 already)."""
+    if handler is None:
+        return 0
+    ws = getattr(handler, "ws_connection", None)
+    if ws is not None:
+        stream = ws.stream
+    else:
+        connection = getattr(handler.request, "connection", None)
+        stream = getattr(connection, "stream", None)
+    buffer = getattr(stream, "_write_buffer", None)
+    return len(buffer) if buffer is not None else 0
 
 
 def connection_class(hub: Hub) -> type[GameConnection]:

@@ -11,8 +11,13 @@ suspended coroutines, their task and futures alive (docs/performance.md).
 handler's coroutines finish after the handshake. What a frame means is unchanged: messages,
 pings, pongs and close frames go to Tornado's own `_handle_message`, with the same checks as
 Tornado's `_receive_frame` (reserved bits, control-frame size and fragmentation, continuation
-order, `max_message_size` -> close 1009). Compression is never negotiated by this server (the
-connection would take Tornado's stock reader).
+order, `max_message_size` -> close 1009, counted over the fragments of a message before
+the next fragment's payload is buffered). Beyond Tornado's checks it refuses unmasked client
+frames (RFC 6455 5.1: the server must close, 1002), and it hands on at most one data message
+per event-loop iteration: the rest of a read waits for the next iteration, and no new read is
+made until the buffer is handled, so one connection sending many frames at once cannot keep
+the loop from the others. Compression is never negotiated by this server (the connection
+would take Tornado's stock reader).
 
 `websocket_frame` builds the other direction: a server frame, made once per message for all
 its recipients (see `sockjs_fixes.WebSocketTransport.send_frame`).
@@ -33,6 +38,9 @@ log = logging.getLogger(__name__)
 READ_SIZE = 65536
 
 _FIN, _RSV, _OPCODE, _MASKED, _LENGTH = 0x80, 0x70, 0x0F, 0x80, 0x7F
+
+#: What `_next_frame` returns after handing on a whole data message.
+_MESSAGE = object()
 
 
 def websocket_frame(payload: bytes) -> bytes:
@@ -88,6 +96,10 @@ class LeanProtocol(WebSocketProtocol13):
                     # An on_message coroutine: the next frame waits for it, as in Tornado.
                     handled.add_done_callback(lambda _: self._handle_buffer())
                     return
+                if handled is _MESSAGE and self._buffer and not self.client_terminated:
+                    # One message per loop iteration for this connection (docs/security.md).
+                    self.stream.io_loop.add_callback(self._handle_buffer)
+                    return
         except Exception:  # noqa: BLE001 - a bug must not leave the connection hanging
             log.exception("websocket frame handling failed")
             self._abort()
@@ -96,11 +108,11 @@ class LeanProtocol(WebSocketProtocol13):
         else:
             self._read()
 
-    def _next_frame(self) -> Future[None] | bool | None:
+    def _next_frame(self) -> Future[None] | bool | object | None:
         """Take one whole frame off the buffer and handle it.
 
         Returns None when the buffer holds no whole frame yet, the future of an on_message
-        coroutine, or True.
+        coroutine, `_MESSAGE` when a data message was handed on, or True.
         """
         buffer = self._buffer
         available = len(buffer)
@@ -115,6 +127,12 @@ class LeanProtocol(WebSocketProtocol13):
             # Unknown extensions, or a control frame of 126+ bytes.
             self._abort()
             return True
+        if not second & _MASKED:
+            # RFC 6455 5.1: "a server MUST close the connection upon receiving a frame that
+            # is not masked" (1002, protocol error).
+            self.close(1002, "client frames must be masked")
+            self._abort()
+            return True
         start = 2
         if length == 126:
             if available < 4:
@@ -127,25 +145,23 @@ class LeanProtocol(WebSocketProtocol13):
             length = int.from_bytes(buffer[2:10], "big")
             start = 10
         fragments = self._fragmented_message_buffer
-        if length + (len(fragments) if fragments is not None else 0) \
-                > self.params.max_message_size:
-            # Refused before the payload is buffered, like Tornado.
+        # A data frame counts with the fragments before it (a control frame inside a
+        # fragmented message is a message of its own), and is refused before its payload is
+        # buffered, like Tornado.
+        assembled = len(fragments) if fragments is not None and not control else 0
+        if length + assembled > self.params.max_message_size:
             self.close(1009, "message too big")
             self._abort()
             return True
-        mask = None
-        if second & _MASKED:
-            if available < start + 4:
-                return None
-            mask = bytes(buffer[start:start + 4])
-            start += 4
+        if available < start + 4:
+            return None
+        mask = bytes(buffer[start:start + 4])
+        start += 4
         end = start + length
         if available < end:
             return None
-        payload = bytes(buffer[start:end])
+        payload = _websocket_mask(mask, bytes(buffer[start:end]))
         del buffer[:end]
-        if mask is not None:
-            payload = _websocket_mask(mask, payload)
 
         if control:
             if not final:
@@ -171,6 +187,8 @@ class LeanProtocol(WebSocketProtocol13):
             handled = self._handle_message(opcode, payload)
             if handled is not None:
                 return handled
+            if not control:
+                return _MESSAGE
         return True
 
     def _lost(self) -> None:

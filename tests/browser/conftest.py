@@ -80,6 +80,7 @@ def _start_server(folder: Path, extra_env: dict[str, str] | None = None) -> Game
     env.pop("GAME_TOKEN_KEYS", None)  # --dev generates a key in the temporary folder
     # No local notification endpoint unless a test asks for one: servers run side by side.
     env.setdefault("GAME_ADMIN_PORT", "0")
+    env.setdefault("GAME_METRICS", "off")  # nor a metrics listener (one port per machine)
     env.update(extra_env or {})
     command = [sys.executable, "-m", "game_server"]
     migrate = subprocess.run(command + ["migrate"], cwd=folder, env=env, capture_output=True,

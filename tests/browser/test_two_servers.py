@@ -110,7 +110,9 @@ class Service:
         server_id = f"{name}-{self.run}"
         port = _free_port()
         env = {**self.env, "GAME_SERVER_ID": server_id,
-               "GAME_PUBLIC_URL": f"http://127.0.0.1:{port}/sockjs"}
+               "GAME_PUBLIC_URL": f"http://127.0.0.1:{port}/sockjs",
+               # Each server is an origin of its own here (no nginx in front).
+               "GAME_SERVER_ORIGINS": "http://127.0.0.1:*"}
         log_path = self.folder / f"{name}.log"
         with log_path.open("w", encoding="utf-8") as log_file:
             process = subprocess.Popen(

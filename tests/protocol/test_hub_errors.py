@@ -10,7 +10,7 @@ unchanged, the connection still open, and no ERROR logged except for `internal` 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Awaitable, Callable
 
 import pytest
@@ -144,6 +144,14 @@ async def _(w: World):
 @scenario("already_in_room")
 async def _(w: World):
     return w.ann, {"msg": "create", "game": "crazy_eights", "name": "Another", "seats": 2}
+
+
+@scenario("too_many_rooms")
+async def _(w: World):
+    # Dee opened w, which Eve keeps waiting; with a cap of one room she cannot open another.
+    engine = w.net.hub.engine
+    w.monkeypatch.setattr(engine, "settings", replace(engine.settings, rooms_per_user=1))
+    return w.dee, {"msg": "create", "game": "hearts", "name": "Another"}
 
 
 @scenario("not_owner")

@@ -266,7 +266,9 @@ _TEXT = st.text(max_size=70)
 _GOOD: dict[str, st.SearchStrategy[Any]] = {
     "card": st.from_regex(r"[2-9TJQKA][CDHS]", fullmatch=True),
     "suit": st.sampled_from("CDHS"),
-    "id": st.one_of(st.text(min_size=1, max_size=64), st.integers()),
+    # Integers a JavaScript number holds exactly: the schemas refuse the others.
+    "id": st.one_of(st.text(min_size=1, max_size=64),
+                    st.integers(-(2**53 - 1), 2**53 - 1)),
     "token": st.text(min_size=1, max_size=1024),
     "game": st.one_of(st.sampled_from(sorted(GAMES)),
                       st.from_regex(r"[a-z][a-z0-9_]{0,31}", fullmatch=True)),
@@ -274,7 +276,7 @@ _GOOD: dict[str, st.SearchStrategy[Any]] = {
     "name": st.tuples(st.text(max_size=20), st.sampled_from("Ab7é"), st.text(max_size=19))
               .map("".join),
     "seats": st.integers(1, 10),
-    "protocol": st.integers(),
+    "protocol": st.integers(-(2**53 - 1), 2**53 - 1),
     # The message schema asks only for an object: the game's schema checks the rest.
     "move": st.one_of(st.sampled_from([move for _, move in VALID_MOVES]),
                       st.dictionaries(st.text(max_size=5), st.integers(), max_size=3)),

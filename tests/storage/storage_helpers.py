@@ -1,6 +1,6 @@
 """Helpers for the move log and history tests: real tables played by bots (`Game.bot_move` for
 the people too), their actions recorded in a MoveLog, and a TCP proxy that can cut a database
-off."""
+off or make it go silent."""
 
 from __future__ import annotations
 
@@ -75,10 +75,15 @@ class Clock:
 
 
 class Proxy:
-    """A TCP proxy to a database server that can be cut off (`down`) and restored (`up`).
+    """A TCP proxy to a server (a database, Redis) that can fail in the two ways a network
+    does: cut off (`down`, then `up`) or silent (`freeze`, then `thaw`).
 
     While down it closes every open connection and every new one at once, as a server that
-    went away would look to the client.
+    went away would look to the client. While frozen it accepts connections and reads what
+    either side sends but forwards nothing, with no FIN or RST: a hung server, or a network
+    partition, as the client sees it (the kernel still acknowledges every byte, so TCP
+    keepalives and `tcp_user_timeout` notice nothing). `thaw` forwards what was held back and
+    goes on.
     """
 
     def __init__(self, host: str, port: int) -> None:
@@ -86,8 +91,12 @@ class Proxy:
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.is_up = True
+        self.flowing = threading.Event()
+        self.flowing.set()
         self.lock = threading.Lock()
         self.sockets: set[socket.socket] = set()
+        #: Connections accepted so far (frozen ones included).
+        self.accepted = 0
         self.stopped = False
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -100,19 +109,32 @@ class Proxy:
             if not self.is_up:
                 client.close()
                 continue
-            try:
-                server = socket.create_connection(self.target, timeout=5)
-            except OSError:
+            self.accepted += 1
+            threading.Thread(target=self._connect, args=(client,), daemon=True).start()
+
+    def _connect(self, client: socket.socket) -> None:
+        # While frozen, a new connection is accepted and then hears nothing.
+        while not self.flowing.wait(0.05):
+            if self.stopped or not self.is_up:
                 client.close()
-                continue
-            with self.lock:
-                self.sockets |= {client, server}
-            threading.Thread(target=self._pipe, args=(client, server), daemon=True).start()
-            threading.Thread(target=self._pipe, args=(server, client), daemon=True).start()
+                return
+        try:
+            server = socket.create_connection(self.target, timeout=5)
+            server.settimeout(None)
+        except OSError:
+            client.close()
+            return
+        with self.lock:
+            self.sockets |= {client, server}
+        threading.Thread(target=self._pipe, args=(client, server), daemon=True).start()
+        threading.Thread(target=self._pipe, args=(server, client), daemon=True).start()
 
     def _pipe(self, source: socket.socket, target: socket.socket) -> None:
         try:
             while data := source.recv(65536):
+                while not self.flowing.wait(0.05):  # frozen: hold it back
+                    if self.stopped:
+                        return
                 target.sendall(data)
         except OSError:
             pass
@@ -139,7 +161,14 @@ class Proxy:
     def up(self) -> None:
         self.is_up = True
 
+    def freeze(self) -> None:
+        self.flowing.clear()
+
+    def thaw(self) -> None:
+        self.flowing.set()
+
     def stop(self) -> None:
         self.stopped = True
+        self.thaw()
         self.down()
         self.listener.close()

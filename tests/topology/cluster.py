@@ -5,11 +5,12 @@ database and one test-owned `redis-server`, behind nginx configured from
 deploy/nginx.conf.template. Every process writes its output to a log file under the test's
 tmp_path; :meth:`Cluster.report` gives the tail of each, for a failed test.
 
-With a `site_secret`, a cluster is the whole service as docker-compose.yml runs it: the main
+With `site=True`, a cluster is the whole service as docker-compose.yml runs it: the main
 site (`game-server site`, :class:`MainSite`) at / in nginx and the web client at /play/, game
 servers without --dev (players sign in on the site), and each process with the environment
 variables compose gives its service (:data:`SERVER_TEST_ENV` names the few more the tests
-set).
+set). The secrets are files, as compose's `secrets` service writes them: `game-server secrets
+init` into the test's folder, read through the same *_FILE variables.
 
 Signals go to the one process id each helper started, never to a name or a group.
 """
@@ -33,6 +34,7 @@ from typing import Any
 
 import redis
 from sqlalchemy import Engine, select, text
+from sqlalchemy.engine import make_url
 
 from game_server.history import reveal
 from game_server.storage import make_engine
@@ -53,7 +55,7 @@ BOT_DELAY = 0.05
 #: (the site gets none): test timings, no metrics, and no admin endpoint (compose gives each
 #: server a host of its own, so the default admin port is free there; here they share one).
 SERVER_TEST_ENV = {"GAME_HEARTBEAT_TTL", "GAME_BOT_DELAY", "GAME_DRAIN_SECONDS", "GAME_METRICS",
-                   "GAME_ADMIN_PORT"}
+                   "GAME_ADMIN_PORT", "GAME_CONNECTIONS_PER_ADDRESS"}
 
 
 def free_port() -> int:
@@ -371,16 +373,19 @@ class Database:
 class Cluster:
     """Game servers sharing `database` and `redis_server`, behind nginx.
 
-    With `site_secret` (GAME_SITE_SECRET), also the main site, and every process as
-    docker-compose.yml starts it: the site (GAME_CLIENT_URL=/play/, GAME_SECURE_COOKIES=off:
-    no TLS here) at / in nginx, and game servers without --dev, with GAME_SITE_URL=/.
+    With `site`, also the main site, and every process as docker-compose.yml starts it: the
+    site (GAME_CLIENT_URL=/play/, GAME_SECURE_COOKIES=off: no TLS here) at / in nginx, and game
+    servers without --dev, with GAME_SITE_URL=/. Their secrets are in :attr:`secrets` (a
+    folder), made by `game-server secrets init` as compose's `secrets` service makes them: the
+    site's cookie secret generated there, `token_keys` and the database's password (if it has
+    one) given in the environment as an operator's .env would.
     """
 
     def __init__(self, directory: Path, database: Database, redis_server: RedisServer,
                  token_keys: str, nginx_executable: str,
                  server_ids: Iterable[str] = ("game-1", "game-2", "game-3"),
                  ttl: float = TTL, bot_delay: float = BOT_DELAY,
-                 site_secret: str | None = None) -> None:
+                 site: bool = False) -> None:
         self.directory = directory
         self.database = database
         self.redis = redis_server
@@ -397,29 +402,55 @@ class Cluster:
             "GAME_METRICS": "off",
             # Notifications go through Redis here; no local endpoint (one port per server).
             "GAME_ADMIN_PORT": "0",
+            # Behind nginx (as in compose); every test player comes from 127.0.0.1.
+            "GAME_TRUST_PROXY": "on",
+            "GAME_CONNECTIONS_PER_ADDRESS": "0",
             "PYTHONUNBUFFERED": "1",
         })
         self.site: MainSite | None = None
-        if site_secret is not None:
+        self.secrets: Path | None = None
+        if site:
+            self.secrets = directory / "secrets"
+            password = database.admin.url.password or os.environ.get("PGPASSWORD", "")
+            env.pop("PGPASSWORD", None)  # compose gives the app the password in a file only
+            self._init_secrets(env, token_keys, password)
+            # The URL without its password, which comes from the file (as in compose).
+            url = make_url(database.url).set(password=None).render_as_string(
+                hide_password=False)
+            env.update({
+                "GAME_DATABASE_URL": url,
+                "GAME_DATABASE_PASSWORD_FILE": str(self.secrets / "database-password"),
+                "GAME_TOKEN_KEYS": "",
+                "GAME_TOKEN_KEYS_FILE": str(self.secrets / "token-keys"),
+            })
             base = {key: value for key, value in env.items()
                     if not key.startswith("GAME_") or key in (
-                        "GAME_DATABASE_URL", "GAME_TOKEN_KEYS", "GAME_REDIS_URL")}
-            # Compose passes the database password in PGPASSWORD (trust auth here: none).
-            base["PGPASSWORD"] = (database.admin.url.password
-                                  or os.environ.get("PGPASSWORD", ""))
-            self.site = MainSite({**base, "GAME_SITE_SECRET": site_secret,
+                        "GAME_DATABASE_URL", "GAME_DATABASE_PASSWORD_FILE", "GAME_TOKEN_KEYS",
+                        "GAME_TOKEN_KEYS_FILE", "GAME_REDIS_URL", "GAME_TRUST_PROXY")}
+            self.site = MainSite({**base, "GAME_SITE_SECRET": "",
+                                  "GAME_SITE_SECRET_FILE": str(self.secrets / "site-secret"),
                                   "GAME_CLIENT_URL": "/play/", "GAME_SECURE_COOKIES": "off"},
                                  directory)
-            env.update({"PGPASSWORD": base["PGPASSWORD"], "GAME_SITE_URL": "/"})
+            env["GAME_SITE_URL"] = "/"
         self.env = env
-        self.servers = {server_id: GameServer(server_id, env, directory,
-                                              dev=site_secret is None)
+        self.servers = {server_id: GameServer(server_id, env, directory, dev=not site)
                         for server_id in server_ids}
         self.nginx = Nginx(nginx_executable, directory, self.servers.values(),
                            site=self.site.address if self.site else None)
         self._redis_client = redis.Redis.from_url(redis_server.url, decode_responses=True,
                                                   socket_connect_timeout=0.5,
                                                   socket_timeout=1.0)
+
+    def _init_secrets(self, env: dict[str, str], token_keys: str, password: str) -> None:
+        """`game-server secrets init` into :attr:`secrets`, as compose's `secrets` service
+        runs it; the values given here are an operator's .env settings."""
+        overrides = {"GAME_TOKEN_KEYS": token_keys, "GAME_SITE_SECRET": "",
+                     # Trust authentication (the default here) takes any password.
+                     "POSTGRES_PASSWORD": password}
+        done = subprocess.run([*game_server_command(), "secrets", "init", str(self.secrets)],
+                              env={**env, **overrides}, capture_output=True, text=True,
+                              timeout=60)
+        assert done.returncode == 0, f"game-server secrets init failed:\n{done.stderr}"
 
     @property
     def origin(self) -> str:

@@ -24,7 +24,6 @@ import functools
 import json
 import os
 import re
-import subprocess
 import sys
 import time
 import uuid
@@ -73,9 +72,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 # the page was opened with, fragment and all (the client removes `#token=` at once).
 TEST_HOOK = "window.__GAME_TEST__ = { frames: [], href: window.location.href };"
 #: Variables whose value is the same here as in docker-compose.yml (the rest name hosts,
-#: ports and secrets of compose's network).
+#: ports and the secrets' files: *_FILE variables name files of the same name in another
+#: folder). GAME_TOKEN_KEYS and GAME_SITE_SECRET are empty in both: the secrets are in files.
 SAME_VALUES = {"GAME_SITE_URL", "GAME_CLIENT_URL", "GAME_SERVER_ID", "GAME_PUBLIC_URL",
-               "GAME_SECURE_COOKIES"}
+               "GAME_SECURE_COOKIES", "GAME_TOKEN_KEYS", "GAME_SITE_SECRET"}
 
 T = TypeVar("T")
 
@@ -91,25 +91,18 @@ def _missing(what: str, reason: str) -> None:
 # --- fixtures -------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def site_secret() -> str:
-    """GAME_SITE_SECRET, made as .env.example says: `game-server keygen`."""
-    keygen = subprocess.run([*game_server_command(), "keygen"], capture_output=True,
-                            text=True, check=True, timeout=60)
-    return keygen.stdout.strip()
-
-
 @pytest.fixture
 async def service(request, tmp_path: Path, migrated_template, redis_executable: str,
-                  nginx_executable: str, token_keys: str, site_secret: str):
+                  nginx_executable: str, token_keys: str):
     """The site and two game servers behind nginx, as in docker-compose.yml (not started
-    yet: `await service.start()`). Afterwards no log may hold an ERROR line."""
+    yet: `await service.start()`), their secrets in files as compose's `secrets` service
+    writes them. Afterwards no log may hold an ERROR line."""
     admin, template = migrated_template
     redis_server = RedisServer(redis_executable, tmp_path)
     await redis_server.start_and_wait()
     database = Database(admin, f"topology_{uuid.uuid4().hex[:16]}", template)
     made = Cluster(tmp_path, database, redis_server, token_keys, nginx_executable,
-                   server_ids=SERVER_IDS, site_secret=site_secret)
+                   server_ids=SERVER_IDS, site=True)
     failed = True
     try:
         yield made
@@ -202,6 +195,17 @@ async def test_the_processes_get_the_commands_and_environment_of_docker_compose(
         assert _names(server.env) - SERVER_TEST_ENV == set(compose["environment"])
         for name in SAME_VALUES & set(compose["environment"]):
             assert server.env[name] == compose["environment"][name], name
+    # The secrets: the files compose's `secrets` service writes, here in the test's folder.
+    for process, compose in [(service.site, site),
+                             *((server, services[server_id])
+                               for server_id, server in service.servers.items())]:
+        files = {name: value for name, value in compose["environment"].items()
+                 if name.endswith("_FILE")}
+        assert files, process.name
+        for name, value in files.items():
+            here = Path(process.env[name])
+            assert here.parent == service.secrets and here.name == Path(value).name, name
+            assert here.read_text().strip(), name
 
 
 # --- accounts over HTTP, through nginx --------------------------------------------------------

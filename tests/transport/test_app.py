@@ -4,14 +4,29 @@ from __future__ import annotations
 
 import json
 
+import tornado.httpserver
+import tornado.testing
 from tornado.httpclient import AsyncHTTPClient
 
 from game_server.client import GameClient, dev_login
 from game_server.rules import catalogue
+from game_server.transport.app import make_metrics_app
 
 
 async def get(server, path, **options):
     return await AsyncHTTPClient().fetch(server.url + path, raise_error=False, **options)
+
+
+async def scrape(server) -> str:
+    """The server's /metrics, from a metrics listener of its own (GAME_METRICS_ADDRESS)."""
+    http = tornado.httpserver.HTTPServer(make_metrics_app(server.server.metrics.registry))
+    sock, port = tornado.testing.bind_unused_port()
+    http.add_sockets([sock])
+    try:
+        response = await AsyncHTTPClient().fetch(f"http://127.0.0.1:{port}/metrics")
+        return response.body.decode()
+    finally:
+        http.stop()
 
 
 async def test_config_tells_the_client_about_the_server(game_server_factory):
@@ -74,7 +89,7 @@ async def test_metrics_count_connections_moves_errors_and_commits(game_server):
     except Exception:
         pass  # game_started: counted as an error
     await play_to_end([ann], room)
-    text = (await get(game_server, "/metrics")).body.decode()
+    text = await scrape(game_server)
     values = {}
     for line in text.splitlines():
         if line and not line.startswith("#"):
@@ -99,6 +114,7 @@ async def test_with_metrics_off_there_is_no_metrics_page_and_play_goes_on(game_s
     from sockjs_helpers import create_room, play_to_end, signed_in
 
     server = await game_server_factory(metrics=False)
+    assert server.server.metrics is None
     assert (await get(server, "/metrics")).code == 404
     ann = await signed_in(server, "Ann")
     room = await create_room(ann, "quiet", 2)
