@@ -34,6 +34,8 @@ from tornado import httputil, netutil
 from tornado.ioloop import IOLoop
 from tornado.iostream import IOStream
 
+from game_server.transport.limits import MAX_BODY_BYTES
+
 log = logging.getLogger(__name__)
 
 #: Largest request head, request line and headers together (Tornado's default: 64 KiB).
@@ -106,6 +108,9 @@ class GameHTTPServer(tornado.httpserver.HTTPServer):
                    per_address: int = 0, timeout: float | None = None,
                    **kwargs: Any) -> None:
         kwargs.setdefault("max_header_size", MAX_HEADER_SIZE)
+        # No route takes more than the protocol's bodies (the SockJS handlers refuse larger
+        # ones with 413 themselves; elsewhere, e.g. /dev/login, Tornado closes the connection).
+        kwargs.setdefault("max_body_size", MAX_BODY_BYTES)
         super().initialize(request_callback, xheaders=trust_proxy,
                            idle_connection_timeout=timeout, body_timeout=timeout, **kwargs)
         self.trust_proxy = trust_proxy

@@ -241,3 +241,25 @@ async def test_closed_websockets_and_streams_give_their_place_back(game_server):
                 break
             await asyncio.sleep(0.05)
         assert http.per_address.counts == {}
+
+
+async def test_bodies_past_the_protocols_size_are_refused_on_every_route(game_server):
+    """The SockJS routes answer a body over 64 KiB with their own 413; every other route
+    (e.g. /dev/login) never reads more than that either."""
+    from game_server.transport.limits import MAX_BODY_BYTES
+
+    _, port = await listen(game_server)
+    too_big = MAX_BODY_BYTES + 1
+    for path, expected in (("/sockjs/000/big1/xhr_send", b" 413 "), ("/dev/login", None)):
+        reader, writer = await connect(port)
+        writer.write(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     f"Content-Length: {too_big}\r\n\r\n".encode() + b"x" * 1024)
+        await writer.drain()
+        async with asyncio.timeout(5):
+            answer = await reader.read(4096)
+        if expected is not None:
+            assert expected in answer.split(b"\r\n")[0] + b" ", answer[:80]
+        else:
+            assert not answer.startswith(b"HTTP/1.1 200"), answer[:80]
+        assert await closed_within(reader, 3)
+        writer.close()
