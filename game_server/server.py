@@ -45,6 +45,10 @@ GC_YOUNG_THRESHOLD = 10_000
 #: it at net.core.somaxconn). With 128, a burst of connects overflowed the queue and clients
 #: waited out SYN retransmissions (1, 3, 7, 15 s ...): docs/performance.md, target 5.
 LISTEN_BACKLOG = 4096
+#: The close frame every open session gets when the server stops (SIGTERM, SIGINT).
+CLOSE_SHUTDOWN = (4005, "Server shutting down")
+#: At most this long for the close frames to be written before the listening socket closes.
+SHUTDOWN_WRITE_SECONDS = 1.0
 #: Largest request body of the local admin endpoint (a notification's data is at most 4 KiB).
 ADMIN_MAX_BODY = 64 * 1024
 
@@ -313,6 +317,8 @@ async def serve(config: Config) -> None:
     if metrics is not None:
         log.info("metrics on http://%s:%d/metrics", *config.metrics_address)
     await stop.wait()
+    # Everything below, the drain included, ends within GAME_DRAIN_SECONDS.
+    deadline = loop.time() + config.drain_seconds
     if hosting is not None:
         log.info("draining: handing every room to other servers (at most %.0f s)",
                  config.drain_seconds)
@@ -323,11 +329,53 @@ async def serve(config: Config) -> None:
         await hosting.stop()
         await hosting.directory.close()
     log.info("shutting down")
+    # Every session still open gets a close frame with a reason, so its client knows to
+    # reconnect later rather than guessing from a dropped socket; its seat, if any, is marked
+    # disconnected and that change is committed with the rest below.
+    closed = close_sessions(server.hub, *CLOSE_SHUTDOWN)
+    await asyncio.sleep(0)  # the disconnects reach the engine (and the move log's queue)
+
+    def remaining() -> float:
+        return max(0.0, deadline - loop.time())
+
+    await server.hub.flush(remaining())
+    if server.hub.engine.pending_commits():
+        log.warning("shutting down with %d commit(s) not confirmed by the move log",
+                    server.hub.engine.pending_commits())
+    # The close frames go out before the listening socket does: a polling client (xhr,
+    # jsonp) gets its close frame from its next poll.
+    await _written(closed, min(SHUTDOWN_WRITE_SECONDS, remaining()))
     http.stop()
     if admin is not None:
         admin.stop()
     if metrics is not None:
         metrics.stop()
     await server.broker.close()
-    await server.hub.flush(2.0)
     server.close()
+
+
+def close_sessions(hub: Hub, code: int, reason: str) -> list[Any]:
+    """Close every open session with `code` and `reason`; returns their peers. One that
+    fails to close never stops the others."""
+    peers = list(hub.peers.values())
+    for peer in peers:
+        try:
+            peer.close(code, reason)
+        except Exception:
+            log.debug("closing %r failed", peer, exc_info=True)
+    return peers
+
+
+async def _written(peers: list[Any], seconds: float) -> None:
+    """Wait (at most `seconds`) until nothing waits to be sent to `peers`."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + seconds
+    while loop.time() < end:
+        try:
+            if not any(peer.queued() for peer in peers):
+                break
+        except Exception:  # a transport already gone has nothing to write
+            break
+        await asyncio.sleep(0.05)
+    # One more turn of the loop, for the writes the last sends started.
+    await asyncio.sleep(min(0.1, max(0.0, end - loop.time())))

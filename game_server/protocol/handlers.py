@@ -87,7 +87,8 @@ async def create(hub: Hub, peer: Peer, message: dict[str, Any], re: Re) -> None:
 
 async def join(hub: Hub, peer: Peer, message: dict[str, Any], re: Re) -> None:
     room_id = message["room"]
-    request = Join(peer.id, room_id, message.get("as") == "spectator", re)
+    request = Join(peer.id, room_id, message.get("as") == "spectator", re,
+                   since=message.get("since"))
     if request.spectator:
         # Watching is not sitting: the one-room rule does not apply across servers.
         if hub.hosting is not None:

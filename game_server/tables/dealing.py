@@ -10,6 +10,8 @@ Imports only the rules layer, `actions` and `changes`.
 
 from __future__ import annotations
 
+import pickle
+
 from typing import TYPE_CHECKING, Any
 
 from game_server.tables.actions import Player
@@ -84,4 +86,11 @@ class Dealing:
         self.seq += 1
         public = self._public_view()
         views = {seat: self._view(public, seat) for seat in self.readers()}
-        return Change(self.seq, event, views, private or {})
+        private = private or {}
+        # Private versions kept by user, not seat: whoever sits in a seat later never gets
+        # them. Pickled, like `_history`: bytes add nothing to the cyclic collector's work.
+        self._recent.append(pickle.dumps((self.seq, event, {
+            self.seats[seat].player.id: version for seat, version in private.items()
+            if self.seats[seat] is not None and self.seats[seat].player is not None
+            and self.seats[seat].player.id is not None}), pickle.HIGHEST_PROTOCOL))
+        return Change(self.seq, event, views, private)

@@ -226,14 +226,16 @@ class Engine:
             self._refuse_if_playing_elsewhere(conn, table)
             self._leave_for(conn, table)
             self._set(("grace", table.id, user.id), None)
-            self._enter(conn, table, True, lambda: table.sit(user), request.re)
+            self._enter(conn, table, True, lambda: table.sit(user), request.re,
+                        request.since)
             return
         if request.spectator:
             if conn.room is not table:
                 # Watching elsewhere is fine, but this connection cannot walk out of a game.
                 self._refuse_if_this_connection_plays(conn, table)
                 self._leave_connection(conn)
-            self._enter(conn, table, False, lambda: table.watch(user), request.re)
+            self._enter(conn, table, False, lambda: table.watch(user), request.re,
+                        request.since)
             return
         # Refuse before leaving anything, so a failed join loses nothing.
         self._refuse_if_playing_elsewhere(conn, table)
@@ -242,7 +244,7 @@ class Engine:
         if table.taken == len(table.seats):
             raise TableError("room_full")
         self._leave_for(conn, table)
-        self._enter(conn, table, True, lambda: table.sit(user), request.re)
+        self._enter(conn, table, True, lambda: table.sit(user), request.re, request.since)
 
     def _add_bot(self, request: AddBot) -> None:
         conn, table = self._playing(request.conn)
@@ -352,15 +354,25 @@ class Engine:
                    for c in self._members.get(table.id, ()) if c in self._conns)
 
     def _enter(self, conn: _Conn, table: Table, playing: bool,
-               change: Callable[[], list[Change]], re: Re) -> None:
+               change: Callable[[], list[Change]], re: Re, since: int | None = None) -> None:
         """Put the connection in the room and apply the change; a rejoin that changes nothing
-        is answered with the current state."""
+        is answered with the current state. With `since`, the events of the changes after it
+        come first, each as this user saw it (or would have), when the room still keeps them
+        all."""
         self._attach(conn, table, playing)
+        missed = (table.events_since(since, conn.user.id if playing else None)
+                  if since is not None else [])
+        at = len(self._fx.deliveries)
         try:
             changes = self._apply(table, change, conn, re)
         except TableError:
             self._release(conn)
             raise
+        if missed:
+            self._fx.deliveries[at:at] = [
+                Delivery(conn.id, {"msg": "event", "room": table.id, "seq": seq, "event": event,
+                                   **({"re": re} if re is not None else {})}, table.id)
+                for seq, event in missed]
         if not changes:
             seat = table.seat_of(conn.user.id) if playing else None
             self._deliver(conn.id, {"msg": "state", "room": table.id, "seq": table.seq,

@@ -58,11 +58,13 @@ class Create:
 
 @dataclass(frozen=True)
 class Join:
-    """Sit at a room (or come back to one's seat), or watch it."""
+    """Sit at a room (or come back to one's seat), or watch it. `since`: the last seq the
+    client has of the room; the events of the changes after it come before the state."""
     conn: int
     room: str
     spectator: bool = False
     re: Re = None
+    since: int | None = None
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ I/O. Imports only the rules layer and `actions`.
 from __future__ import annotations
 
 import pickle
+from collections import deque
 from typing import Any, Callable
 
 from game_server.rules import GAMES, Game
@@ -22,6 +23,12 @@ from game_server.tables.dealing import Dealing
 from game_server.tables.seating import Seat, Seating
 
 __all__ = ["Change", "Seat", "Status", "Table", "TableError"]
+
+#: A room keeps the events of this many of its latest changes, for a player who rejoins with
+#: `since` (docs/protocol.md, "Resuming"); an older gap gets the state alone. About 120 bytes
+#: each (pickled, with every player's private version): 64 are under 8 KB a room, half a
+#: minute of a four-player game.
+RECENT_CHANGES = 64
 
 
 class Table(Seating, Dealing):
@@ -61,6 +68,9 @@ class Table(Seating, Dealing):
         self._history: list[bytes] = []
         self._dealt: list[int] = []
         self._ended: dict[str, Any] | None = None
+        #: The latest changes, each a pickled (seq, event, {user id: that user's private
+        #: version}), for `events_since`.
+        self._recent: deque[bytes] = deque(maxlen=RECENT_CHANGES)
 
     # --- queries -------------------------------------------------------------------------
 
@@ -105,6 +115,21 @@ class Table(Seating, Dealing):
         if seat is None or self.game is None or seat not in self.players:
             return None
         return self.players.index(seat)
+
+    def events_since(self, since: int, user_id: int | None) -> list[tuple[int, dict[str, Any]]]:
+        """The (seq, event) of every change after `since`, oldest first, each as the user
+        sees it: the private version only where the user played that seat when it happened
+        (a seat taken later shows the public event). Empty when there is none, or when the
+        room no longer keeps the change right after `since`.
+        """
+        missed = self.seq - since
+        if missed <= 0 or missed > len(self._recent):
+            return []
+        changes = [pickle.loads(packed) for packed in list(self._recent)[-missed:]]
+        if [seq for seq, _, _ in changes] != list(range(since + 1, self.seq + 1)):
+            return []  # not one change after another: never guess
+        return [(seq, private.get(user_id, event) if user_id is not None else event)
+                for seq, event, private in changes]
 
     def view_for(self, seat: int | None) -> dict[str, Any]:
         """What the member in `seat` (None: a spectator) sees. Never another player's hand."""

@@ -282,6 +282,7 @@ _GOOD: dict[str, st.SearchStrategy[Any]] = {
                       st.dictionaries(st.text(max_size=5), st.integers(), max_size=3)),
     "room": st.from_regex(r"[A-Za-z0-9_-]{6,32}", fullmatch=True),
     "as": st.sampled_from(["player", "spectator"]),
+    "since": st.integers(0, 2**53 - 1),
     "from": st.just("deck"),
 }
 _WILD: st.SearchStrategy[Any] = st.one_of(

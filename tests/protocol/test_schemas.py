@@ -88,7 +88,9 @@ def test_the_files_are_the_specified_messages_and_each_games_payloads():
     assert aliases == {"take", "put"}
     # token: a fresh sign-in token, pushed; redirect: "ask another server" (several servers);
     # notify: a notification from outside the game (game_server/notify.py).
-    server = {"welcome", "room_list", "state", "left", "error", "token", "redirect", "notify"}
+    # event: a change missed, in reply to a join with `since` (resuming).
+    server = {"welcome", "room_list", "state", "event", "left", "error", "token", "redirect",
+              "notify"}
     assert names == (
         {"defs.json"}
         | {f"client/{n}.json" for n in client | aliases}
