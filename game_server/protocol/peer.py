@@ -54,6 +54,8 @@ def request_id(message: Any) -> str | int | None:
 
     >>> request_id({"id": 7}), request_id({"id": 2**64}), request_id({"id": True})
     (7, None, None)
+    >>> request_id({"id": "\\ud800"}) is None  # a lone surrogate cannot be sent back
+    True
     """
     if not isinstance(message, dict):
         return None
@@ -62,9 +64,19 @@ def request_id(message: Any) -> str | int | None:
         return None
     if isinstance(value, int):
         return value if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER else None
-    if isinstance(value, str) and 0 < len(value) <= 64:
+    if isinstance(value, str) and 0 < len(value) <= 64 and _is_text(value):
         return value
     return None
+
+
+def _is_text(value: str) -> bool:
+    """False for a string with a lone surrogate (from a JSON escape): it cannot be sent back
+    as UTF-8, so such an id is not echoed (the error would be lost)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class _RateLimited:
