@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 NODE_MODULES := web_client/node_modules/.package-lock.json
 
-.PHONY: play test bench clean
+.PHONY: play test bench soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ bench: $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[bench]'
 	cd bench/peers && npm ci --no-audit --no-fund
 	$(BIN)/python -m bench compare --mode ramp --clients 1000 --repeat 3
+
+## soak: minutes of players, reloads, floods, slow readers and garbage against one server;
+## then replay every game, look for stuck tables, ERROR lines and RSS (bench/soak.py). Not in CI.
+soak: $(VENV)/.installed
+	$(BIN)/python -m bench.soak --clients 300 --seconds 120
 
 clean:
 	rm -rf $(VENV) web_client/node_modules test-artifacts .pytest_cache .hypothesis

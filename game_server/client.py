@@ -143,8 +143,12 @@ class _XhrLink:
             frame = await self._outbox.get()
             if frame is None:
                 return
-            await self._http.fetch(self._base + "/xhr_send", method="POST", body=frame,
-                                   raise_error=False, request_timeout=30)
+            try:
+                await self._http.fetch(self._base + "/xhr_send", method="POST", body=frame,
+                                       raise_error=False, request_timeout=30)
+            except OSError:
+                # The server closed the session or went away: the receive loop reports it.
+                return
 
     async def _receive_loop(self) -> None:
         try:
