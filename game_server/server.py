@@ -209,24 +209,35 @@ def start_admin(port: int, broker: LocalBroker | RedisBroker
     runs on without it, after one warning."""
     if not port:
         return None
-    # Not tornado.netutil.bind_sockets: it leaves the socket open when the port is taken.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((ADMIN_HOST, port))
-        sock.listen(128)
-        sock.setblocking(False)
-    except OSError as error:
-        sock.close()
-        log.warning("no local admin endpoint: cannot listen on %s:%d (%s). `game-server "
-                    "notify` cannot reach this server; give each server on this machine its "
-                    "own GAME_ADMIN_PORT, or 0 to turn it off", ADMIN_HOST, port,
-                    error.strerror or error)
+    sock = _listening_socket(ADMIN_HOST, port, "no local admin endpoint", (
+        "`game-server notify` cannot reach this server; give each server on this machine its "
+        "own GAME_ADMIN_PORT, or 0 to turn it off"))
+    if sock is None:
         return None
     http = tornado.httpserver.HTTPServer(make_admin_app(broker.send),
                                          max_body_size=ADMIN_MAX_BODY)
     http.add_sockets([sock])
     return http
+
+
+def _listening_socket(host: str, port: int, missing: str, advice: str) -> socket.socket | None:
+    """A non-blocking socket listening on host:port for a listener the server can do without
+    (admin, metrics); None, after one warning saying what is `missing` and the `advice`, when
+    the address cannot be had. Not tornado.netutil.bind_sockets: it leaves the socket open
+    when the port is taken."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
+                         socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+        sock.setblocking(False)
+    except OSError as error:
+        sock.close()
+        log.warning("%s: cannot listen on %s:%d (%s); %s", missing, host, port,
+                    error.strerror or error, advice)
+        return None
+    return sock
 
 
 def http_server(app: tornado.web.Application, config: Config) -> GameHTTPServer:
@@ -241,19 +252,9 @@ def start_metrics(address: tuple[str, int], metrics: Metrics
     """Serve `/metrics` on `address` (GAME_METRICS_ADDRESS), apart from the public port; None
     when the address cannot be had: the game server runs on without it, after one warning."""
     host, port = address
-    # Not tornado.netutil.bind_sockets: it leaves the socket open when the port is taken.
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
-                         socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(128)
-        sock.setblocking(False)
-    except OSError as error:
-        sock.close()
-        log.warning("no /metrics: cannot listen on %s:%d (%s); give each server on this "
-                    "machine its own GAME_METRICS_ADDRESS, or GAME_METRICS=off", host, port,
-                    error.strerror or error)
+    sock = _listening_socket(host, port, "no /metrics", (
+        "give each server on this machine its own GAME_METRICS_ADDRESS, or GAME_METRICS=off"))
+    if sock is None:
         return None
     http = tornado.httpserver.HTTPServer(make_metrics_app(metrics.registry))
     http.add_sockets([sock])
