@@ -39,10 +39,10 @@ import time
 from typing import Any, Callable
 
 import redis.asyncio
-import redis.exceptions
 
 from game_server.notify import (DEFAULT_PREFIX, Notification, RedisPublisher, all_channel,
                                 user_of_channel, user_pattern)
+from game_server.redis_subscription import subscribe_forever
 
 __all__ = ["LocalBroker", "RedisBroker", "make_broker"]
 
@@ -50,17 +50,12 @@ log = logging.getLogger(__name__)
 
 Deliver = Callable[[Notification], Any]
 
-#: Subscription: retry back-off bounds (s), socket timeout (s), and how long a silent
-#: connection may stay silent before a PING checks it (as the directory's).
-_RETRY_FIRST = 0.05
-_RETRY_MAX = 1.0
+#: Subscription: socket timeouts (s), as the directory's.
 _TIMEOUT = 1.0
 _CONNECT_TIMEOUT = 0.5
-_PING_EVERY = 5.0
 #: At most one warning about malformed messages this often (s); the others are counted.
 _WARN_EVERY = 60.0
 
-_UNAVAILABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
 
 
 def _hand_over(deliver: Deliver, notification: Notification) -> None:
@@ -173,65 +168,11 @@ class RedisBroker:
 
     async def _listen(self) -> None:
         """Deliver notifications until cancelled; subscribe again after any failure."""
-        delay = _RETRY_FIRST
-        outage = False
-        while True:
-            pubsub = self._redis.pubsub()
-            try:
-                await pubsub.subscribe(self._channel)
-                await pubsub.psubscribe(self._pattern)
-                await self._confirmed(pubsub)
-                self._subscribed.set()
-                delay = _RETRY_FIRST
-                if outage:
-                    log.info("notification subscription to Redis at %s restored (what was "
-                             "published meanwhile is lost)", self._where)
-                    outage = False
-                await self._read(pubsub)
-            except _UNAVAILABLE as error:
-                self._subscribed.clear()
-                if not outage:
-                    log.warning("notification subscription to Redis at %s lost (%s); "
-                                "retrying", self._where, error)
-                    outage = True
-            except Exception:
-                # A bug, not an outage: say so loudly, and keep the subscription alive.
-                self._subscribed.clear()
-                log.exception("notification subscription to Redis at %s failed", self._where)
-            finally:
-                with contextlib.suppress(*_UNAVAILABLE):
-                    await pubsub.aclose()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, _RETRY_MAX)
-
-    async def _confirmed(self, pubsub: Any) -> None:
-        """Wait for both confirmations: until then a notification can be missed."""
-        waiting = {"subscribe", "psubscribe"}
-        deadline = time.monotonic() + self._timeout
-        while waiting and time.monotonic() < deadline:
-            message = await pubsub.get_message(timeout=self._timeout)
-            if message is not None:
-                waiting.discard(message.get("type"))
-        if waiting:
-            raise redis.exceptions.TimeoutError("SUBSCRIBE was not confirmed")
-
-    async def _read(self, pubsub: Any) -> None:
-        """Deliver each notification; PING when the connection has been silent for a while,
-        and give up on it when even that gets no answer."""
-        heard = time.monotonic()
-        pinged = False
-        while True:
-            message = await pubsub.get_message(timeout=self._timeout)
-            now = time.monotonic()
-            if message is not None:
-                heard, pinged = now, False
-                if message.get("type") in ("message", "pmessage"):
-                    self._received(message["channel"], message["data"])
-            elif now - heard > _PING_EVERY + 2 * self._timeout and pinged:
-                raise redis.exceptions.TimeoutError("no answer to PING on the subscription")
-            elif now - heard > _PING_EVERY and not pinged:
-                await pubsub.ping()
-                pinged = True
+        await subscribe_forever(
+            self._redis, channels=[self._channel], patterns=[self._pattern],
+            on_message=lambda message: self._received(message["channel"], message["data"]),
+            subscribed=self._subscribed, what="notification subscription", where=self._where,
+            timeout=self._timeout, logger=log)
 
     def _received(self, channel: bytes | str, data: bytes | str) -> None:
         name = channel.decode("utf-8", "replace") if isinstance(channel, bytes) else channel

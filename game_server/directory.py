@@ -103,6 +103,8 @@ import redis.exceptions
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from game_server.redis_subscription import UNAVAILABLE, subscribe_forever
+
 __all__ = [
     "DEFAULT_PREFIX",
     "DEFAULT_SEAT_TTL",
@@ -141,11 +143,6 @@ DEFAULT_TIMEOUT = 1.0
 _PRUNE_AFTER = 60.0
 #: A drain request (`game-server drain ID`) lapses after this long.
 _DRAIN_TTL_MS = 600_000
-#: Subscription: retry backoff bounds (s), and how long a silent connection may stay silent
-#: before a PING checks it (a partition that drops packets sends no RST).
-_RETRY_FIRST = 0.05
-_RETRY_MAX = 1.0
-_PING_EVERY = 5.0
 
 LobbyCallback = Callable[[], None]
 
@@ -535,10 +532,8 @@ end
 return 0
 """
 
-#: What "Redis is unreachable" looks like from redis-py. ReadOnlyError: we reached a replica
-#: during a failover, which also passes.
-_UNAVAILABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
-                redis.exceptions.ReadOnlyError, OSError)
+#: What "Redis is unreachable" looks like from redis-py (the subscription's definition).
+_UNAVAILABLE = UNAVAILABLE
 
 
 class RedisDirectory:
@@ -778,64 +773,14 @@ class RedisDirectory:
         self._reader = loop.create_task(self._listen(), name=f"{self!r} lobby subscription")
 
     async def _listen(self) -> None:
-        """Read lobby-change notices until cancelled; resubscribe after any failure."""
-        delay = _RETRY_FIRST
-        outage = False
-        while True:
-            pubsub = self._redis.pubsub()
-            try:
-                await pubsub.subscribe(self._channel)
-                await self._confirmed(pubsub)
-                self._subscribed.set()
-                delay = _RETRY_FIRST
-                if outage:
-                    log.info("lobby subscription to Redis at %s restored", self._where)
-                    outage = False
-                    # Notices published while we were away are lost: refresh once.
-                    _run_callbacks(self._callbacks)
-                await self._read(pubsub)
-            except _UNAVAILABLE as error:
-                self._subscribed.clear()
-                if not outage:
-                    log.warning("lobby subscription to Redis at %s lost (%s); retrying",
-                                self._where, error)
-                    outage = True
-            except Exception:
-                # A bug, not an outage: say so loudly, and keep the subscription alive.
-                self._subscribed.clear()
-                log.exception("lobby subscription to Redis at %s failed", self._where)
-            finally:
-                with contextlib.suppress(*_UNAVAILABLE):
-                    await pubsub.aclose()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, _RETRY_MAX)
-
-    async def _confirmed(self, pubsub: redis.asyncio.client.PubSub) -> None:
-        """Wait for Redis to confirm the SUBSCRIBE: until then a notice can be missed."""
-        deadline = time.monotonic() + self._timeout
-        while time.monotonic() < deadline:
-            message = await pubsub.get_message(timeout=self._timeout)
-            if message is not None and message.get("type") == "subscribe":
-                return
-        raise redis.exceptions.TimeoutError("SUBSCRIBE was not confirmed")
-
-    async def _read(self, pubsub: redis.asyncio.client.PubSub) -> None:
-        """Deliver notices; PING when the connection has been silent for a while, and give up
-        on it when even that gets no answer (a partition sends no RST)."""
-        heard = time.monotonic()
-        pinged = False
-        while True:
-            message = await pubsub.get_message(timeout=self._timeout)
-            now = time.monotonic()
-            if message is not None:
-                heard, pinged = now, False
-                if message.get("type") == "message":
-                    _run_callbacks(self._callbacks)
-            elif now - heard > _PING_EVERY + 2 * self._timeout and pinged:
-                raise redis.exceptions.TimeoutError("no answer to PING on the subscription")
-            elif now - heard > _PING_EVERY and not pinged:
-                await pubsub.ping()
-                pinged = True
+        """Read lobby-change notices until cancelled; resubscribe after any failure. Notices
+        published during an outage are lost: the callbacks run once when it ends."""
+        await subscribe_forever(
+            self._redis, channels=[self._channel],
+            on_message=lambda message: _run_callbacks(self._callbacks),
+            subscribed=self._subscribed, what="lobby subscription", where=self._where,
+            timeout=self._timeout, logger=log,
+            on_restored=lambda: _run_callbacks(self._callbacks))
 
     async def close(self) -> None:
         self._closed = True

@@ -12,6 +12,7 @@ import json
 import redis.asyncio
 
 import game_server.directory as directory_module
+import game_server.redis_subscription as redis_subscription
 from game_server.directory import RedisDirectory, ServerInfo
 
 INFO = ServerInfo("game-1", "/g/game-1/sockjs", players=2, rooms=2, connections=3)
@@ -163,7 +164,7 @@ class FreezingProxy:
 async def test_a_silent_subscription_is_replaced(redis_process, monkeypatch):
     """Redis stops answering on the subscription's connection without closing it: a PING
     goes unanswered, the directory subscribes again and refreshes once."""
-    monkeypatch.setattr(directory_module, "_PING_EVERY", 0.3)
+    monkeypatch.setattr(redis_subscription, "PING_EVERY", 0.3)
     proxy = FreezingProxy(redis_process.port)
     port = await proxy.start()
     directory = RedisDirectory(f"redis://127.0.0.1:{port}/0", prefix="silent:", timeout=0.2)
