@@ -646,7 +646,9 @@ def _parser() -> argparse.ArgumentParser:
                              "--finish-seconds more)")
     parser.add_argument("--finish-seconds", type=float, default=60.0,
                         help="seconds players may take to finish their game after --seconds")
-    parser.add_argument("--settle", type=float, default=8.0,
+    # Sessions close 5 s after their clients (SockJS disconnect_delay), and the server gives
+    # memory back within 5 s more (game_server/memory.py): 12 s sees both.
+    parser.add_argument("--settle", type=float, default=12.0,
                         help="seconds after the clients left before RSS is read")
     parser.add_argument("--rss-tolerance", type=float, default=0.10)
     parser.add_argument("--check-rss", action="store_true",

@@ -27,10 +27,13 @@ import json
 import random
 import string
 import sys
+import weakref
 from typing import Any, Callable
 from urllib.parse import urlsplit, urlunsplit
 
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+from tornado.iostream import IOStream
+from tornado.tcpclient import TCPClient
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
 from game_server.rules import GAMES
@@ -103,6 +106,21 @@ class _WebSocketLink:
             self._ws.close()
 
 
+class _StreamsTCPClient(TCPClient):
+    """A TCPClient that remembers the connections it opened, so that a link can end its
+    long requests on close, as a browser aborts its XHRs when the page goes. Otherwise an
+    xhr_streaming request stays open (and the server keeps the session) for its hour."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.streams: weakref.WeakSet[IOStream] = weakref.WeakSet()
+
+    async def connect(self, *args: Any, **kwargs: Any) -> IOStream:
+        stream = await super().connect(*args, **kwargs)
+        self.streams.add(stream)
+        return stream
+
+
 class _XhrLink:
     """SockJS over HTTP: xhr_send for sending, xhr (polling) or xhr_streaming for receiving."""
 
@@ -112,6 +130,7 @@ class _XhrLink:
         self._streaming = streaming
         self.name = "xhr-streaming" if streaming else "xhr-polling"
         self._http = AsyncHTTPClient(force_instance=True)
+        self._tcp = self._http.tcp_client = _StreamsTCPClient()  # type: ignore[attr-defined]
         self._frames: asyncio.Queue[str | None] = asyncio.Queue()
         self._outbox: asyncio.Queue[str] = asyncio.Queue()
         self._tasks: list[asyncio.Task] = []
@@ -131,11 +150,13 @@ class _XhrLink:
         return await self._frames.get()
 
     def close(self) -> None:
-        # A request in flight is left to end by itself (the server ends long polls when the
-        # session expires); cancelling it midway makes Tornado log an error.
+        # Closing the connections ends the requests in flight with an error response that
+        # the loops expect (cancelling their tasks instead makes Tornado log an error).
         self._closed = True
         self._outbox.put_nowait(None)
         self._frames.put_nowait(None)
+        for stream in list(self._tcp.streams):
+            stream.close()
 
     async def _send_loop(self) -> None:
         # One request at a time keeps the messages in order.
@@ -146,8 +167,9 @@ class _XhrLink:
             try:
                 await self._http.fetch(self._base + "/xhr_send", method="POST", body=frame,
                                        raise_error=False, request_timeout=30)
-            except OSError:
-                # The server closed the session or went away: the receive loop reports it.
+            except Exception:
+                # The server closed the session or went away, or close() ended the request:
+                # the receive loop reports it.
                 return
 
     async def _receive_loop(self) -> None:

@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import tornado.httpserver
+import tornado.ioloop
 import tornado.netutil
 import tornado.web
 
 from game_server import tokens
 from game_server.broker import LocalBroker, RedisBroker, make_broker
 from game_server.config import Config, ConfigError, dev_token_keys
+from game_server.memory import CHECK_SECONDS, MemoryReturn
 from game_server.metrics import Metrics
 from game_server.protocol import Hub, HubSettings
 from game_server.storage.db import make_engine
@@ -294,6 +296,9 @@ async def serve(config: Config) -> None:
         log.info("recovered %d room(s) of server %s from the move log", recovered,
                  config.server_id)
     tune_gc()
+    memory = MemoryReturn(lambda: len(server.hub.peers))
+    returning = tornado.ioloop.PeriodicCallback(memory.check, CHECK_SECONDS * 1000)
+    returning.start()
     http = http_server(server.app, config)
     http.add_sockets(sockets)
     server.broker.start()
@@ -347,6 +352,7 @@ async def serve(config: Config) -> None:
     # jsonp) gets its close frame from its next poll.
     await _written(closed, min(SHUTDOWN_WRITE_SECONDS, remaining()))
     http.stop()
+    returning.stop()
     if admin is not None:
         admin.stop()
     if metrics is not None:

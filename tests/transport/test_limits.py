@@ -39,6 +39,9 @@ async def open_xhr_session(server, session: str, name: str) -> None:
     assert (await fetch(server, path + "/xhr_send", body=auth)).code == 204
     polled = (await fetch(server, path + "/xhr")).body.decode()
     assert '\\"welcome\\"' in polled
+    # The lobby's room list follows the welcome, in the same poll or the next one.
+    while '\\"room_list\\"' not in polled:
+        polled = (await fetch(server, path + "/xhr")).body.decode()
 
 
 async def post_huge_body(server, path: str, total: int) -> tuple[bytes, int]:
