@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from dataclasses import replace
 
@@ -116,8 +117,15 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO,
+    level = os.environ.get("GAME_LOG_LEVEL", "INFO").strip().upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        print(f"game-server: GAME_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not "
+              f"{level!r}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Alembic announces each of its autogenerate plugins at INFO: noise for `migrate`.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     try:
         return _run(args)
     except ConfigError as error:

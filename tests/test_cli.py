@@ -33,7 +33,10 @@ def test_keygen_prints_a_usable_key(tmp_path):
 
 def test_migrate_user_add_and_token(tmp_path):
     keys = tokens.generate_keyring_entry(3)
-    assert "database at head" in run(tmp_path, "migrate").stdout
+    migrated = run(tmp_path, "migrate")
+    assert "database at head" in migrated.stdout
+    # What a new user sees from `make play`: the migrations, not Alembic's plugin list.
+    assert "Running upgrade" in migrated.stderr and "plugin" not in migrated.stderr
     assert migrate.current(f"sqlite:///{tmp_path}/game.db") == migrate.head()
     user_id = int(run(tmp_path, "user", "add", "Ann").stdout)
     by_name = run(tmp_path, "token", "Ann", env={"GAME_TOKEN_KEYS": keys}).stdout.strip()
@@ -77,6 +80,13 @@ def test_serve_without_keys_outside_dev_mode_is_a_clear_error(tmp_path):
     assert result.returncode == 2
     assert "GAME_TOKEN_KEYS is not set" in result.stderr
     assert "keygen" in result.stderr
+
+
+def test_a_log_level_that_does_not_exist_is_named(tmp_path):
+    result = run(tmp_path, "migrate", env={"GAME_LOG_LEVEL": "loud"}, check=False)
+    assert result.returncode == 2 and "GAME_LOG_LEVEL" in result.stderr
+    quiet = run(tmp_path, "migrate", env={"GAME_LOG_LEVEL": "warning"})
+    assert "Running upgrade" not in quiet.stderr and "database at head" in quiet.stdout
 
 
 def test_malformed_settings_are_named(tmp_path):
@@ -126,6 +136,8 @@ def test_serve_dev_generates_a_key_once_and_answers(tmp_path):
         out, err = process.communicate(timeout=10)
     assert f"http://localhost:{port}/" in out
     assert "generated a development key" in err
+    # A request that succeeds is no log line at the default level.
+    assert "config.json" not in err and "tornado.access" not in err
     # Later commands reuse the key, so dev tokens keep working across restarts.
     user_id = run(tmp_path, "user", "add", "Ann").stdout.strip()
     token = run(tmp_path, "token", user_id).stdout.strip()

@@ -236,12 +236,11 @@ def log_request(handler: tornado.web.RequestHandler) -> None:
     sockjs = type(handler).__module__.startswith(("sockjs.", "game_server.transport.sockjs_fixes"))
     # A real exception in a handler is logged apart, with its traceback, by tornado.application.
     sockjs_client_error = status == 500 and sockjs
-    if status < 400 and sockjs:
-        # Every poll and send of the HTTP transports is a request: at INFO the log would grow
-        # with every message (and cost time on the hot path).
+    if status < 400:
+        # Every poll and send of the HTTP transports is a request, and a page load is dozens:
+        # at INFO the log would grow with every message and every visitor (and cost time on
+        # the hot path). GAME_LOG_LEVEL=DEBUG shows them.
         level = logging.DEBUG
-    elif status < 400:
-        level = logging.INFO
     elif status < 500 or sockjs_client_error:
         level = logging.WARNING
     else:
