@@ -26,9 +26,11 @@ play: $(VENV)/.installed $(NODE_MODULES)
 	$(BIN)/game-server migrate
 	$(BIN)/game-server serve --dev
 
-## test: install the test extras and run the whole suite.
+## test: install the test extras and run the whole suite, on TEST_WORKERS processes (default 2;
+## browsers, nginx and server processes stay on one of them: tests/conftest.py).
+TEST_WORKERS ?= 2
 test: $(VENV)/.installed-test $(NODE_MODULES)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 ## bench: the load tool against the game server and the two reference peers (docs/performance.md).
 bench: $(VENV)/.installed

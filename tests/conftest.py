@@ -35,6 +35,23 @@ from game_server.storage import make_engine, normalize_url
 from game_server.storage.migrate import upgrade
 
 
+#: Test folders whose tests start browsers, nginx, Redis servers or server processes and time
+#: what they see: under `make test` (pytest-xdist, two workers) they run one after another on
+#: one worker, while the other worker takes the rest, so they never compete with each other.
+HEAVY_FOLDERS = ("browser", "topology", "bench")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    tests = config.rootpath / "tests"
+    for item in items:
+        try:
+            folder = item.path.relative_to(tests).parts[0]
+        except ValueError:
+            continue
+        if folder in HEAVY_FOLDERS:
+            item.add_marker(pytest.mark.xdist_group("heavy"))
+
+
 class _ErrorRecords(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.ERROR)

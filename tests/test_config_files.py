@@ -22,7 +22,7 @@ POSTGRES_URL = "postgresql://game@postgres:5432/game"
 @pytest.mark.parametrize("variable, attribute, value", [
     ("GAME_TOKEN_KEYS", "token_keys", KEYS),
     ("GAME_SITE_SECRET", "site_secret", SECRET),
-])
+], ids=["token_keys", "site_secret"])  # not the values: keys are random, ids must not be
 def test_a_secret_comes_from_the_file_its_file_variable_names(tmp_path, variable, attribute,
                                                               value):
     path = tmp_path / "secret"

@@ -224,7 +224,7 @@ async def test_a_message_over_the_size_limit_is_refused_before_it_is_read(game_s
     frame(PING, b"x", final=False),                # fragmented control frame
     frame(CONTINUATION, b"[]"),                    # nothing to continue
     frame(TEXT, b"[", final=False) + frame(TEXT, b"[]"),  # new message inside a fragmented one
-])
+], ids=["rsv1", "long-ping", "fragmented-ping", "lone-continuation", "text-inside-fragments"])
 async def test_a_protocol_violation_drops_the_connection(game_server, bad):
     client = await signed_in_raw(game_server, "lean8")
     await client.send(bad)
