@@ -8,7 +8,8 @@
 FROM node:20-slim AS web-client
 WORKDIR /web_client
 COPY web_client/package.json web_client/package-lock.json ./
-RUN npm ci --no-audit --no-fund --ignore-scripts
+# --omit=dev: axe-core (a devDependency) is for the browser tests only.
+RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts
 
 # --- the server ----------------------------------------------------------------------------
 FROM python:3.11-slim

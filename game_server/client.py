@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import itertools
 import json
 import random
@@ -291,7 +292,8 @@ class GameClient:
         self._link.send(frame)
 
     async def request(self, message: Message, timeout: float = 10.0) -> Message:
-        """Send with a fresh id and return the reply carrying it as `re`.
+        """Send with a fresh id and return the reply carrying it as `re` (a `state` or an
+        `error`; the `event`s before a join's `state` are in `received` and the queue).
 
         Raises:
             ServerError: the reply is an error.
@@ -328,6 +330,32 @@ class GameClient:
         """Authenticate; returns the `welcome` message. Keeps the newest token the server
         gives (`welcome.token`, then `token` messages) in `self.token`."""
         return await self.request({"msg": "auth", "protocol": PROTOCOL, "token": token})
+
+    async def chat(self, text: str) -> Message:
+        """Say `text` to the room this connection is in (or to the lobby when in none);
+        returns your own `chat` message as the server sent it on (cleaned).
+
+        Raises:
+            ServerError: chat_empty, chat_too_long, chat_rate_limited, muted.
+        """
+        return await self.request({"msg": "chat", "text": text})
+
+    async def rematch(self) -> Message:
+        """After a game, ask to play again with the same seats; returns the state (the deal
+        follows once every person seated has asked). docs/protocol.md, "Rematch".
+
+        Raises:
+            ServerError: game_started, game_not_started, not_a_player, not_in_room.
+        """
+        return await self.request({"msg": "rematch"})
+
+    async def mute(self, user_id: int) -> Message:
+        """As the room's owner, mute a member for the rest of the game; returns the state.
+
+        Raises:
+            ServerError: not_owner, not_a_member, not_in_room.
+        """
+        return await self.request({"msg": "mute", "user_id": user_id})
 
     # --- receiving -----------------------------------------------------------------------
 
@@ -395,7 +423,10 @@ class GameClient:
             self.token = message["token"]
         self.received.append(message)
         self._queue.put_nowait(message)
-        future = self._waiters.get(message.get("re"))
+        # The `event`s that come first on a join (missed ones with `since`, or the public log
+        # for a late spectator) carry the join's `re` too; its reply is the `state` after them.
+        future = (self._waiters.get(message.get("re")) if message.get("msg") != "event"
+                  else None)
         if future is not None and not future.done():
             future.set_result(message)
 
@@ -418,30 +449,80 @@ def choose(table: Message) -> Message | None:
     return {"msg": "move", "move": move} if move is not None else None
 
 
+def check_deck_reveals(table: Message, seen: list[str]) -> list[str]:
+    """What is wrong with the deck reveals of a finished view `table`, checked as
+    docs/fairness.md says, against the commitments `seen` during the game, deal by deal
+    (empty: each deal's order and salt make the commitment that was shown)."""
+    problems = []
+    reveals = table.get("deck_reveals") or []
+    if len(reveals) != len(seen):
+        problems.append(f"{len(reveals)} deals revealed, {len(seen)} commitments seen")
+    for reveal, commit in zip(reveals, seen):
+        text = ",".join(reveal["order"]) + ":" + reveal["salt"]
+        digest = hashlib.sha256(text.encode("ascii")).hexdigest()
+        if digest != commit or len(set(reveal["order"])) != 52 or len(reveal["order"]) != 52:
+            problems.append(f"deal {reveal['deal']}: the reveal does not make {commit}")
+    return problems
+
+
+def time_left(table: Message, seat: int) -> float | None:
+    """Seconds the seat has left to move (its move time and time bank), as of the moment the
+    view `table` was made (`table.clock.now`, the server's time); None when its turn clock
+    does not run. docs/protocol.md, "Turn clocks"."""
+    clock = table.get("clock")
+    running = next((c for c in (clock or {}).get("running", ()) if c["seat"] == seat), None)
+    if running is None:
+        return None
+    return max(0.0, running["deadline"] + running["bank"] - clock["now"])
+
+
 async def play_against_bots(base_url: str, name: str, bots: int = 2, game: str = "crazy_eights",
-                            out: Callable[[str], None] = print) -> Message:
-    """Sign in, create a room of `game`, add bots (the room starts when its last seat is
-    taken) and play until the game ends."""
+                            out: Callable[[str], None] = print,
+                            clock: dict[str, int] | None = None,
+                            quick: bool = False, games: int = 1,
+                            spectators: str | None = None) -> Message:
+    """Sign in, create a room of `game` (with a turn `clock`, {"move", "bank"} seconds, if
+    given), add bots (the room starts when its last seat is taken) and play until the game
+    ends. `quick`: quick-play instead (`quick_play`: other players may join; bots fill the
+    empty seats after the server's wait). `games`: play that many, asking for a rematch after
+    each; `spectators`: the room's spectator policy. At the end of each game the deck reveals
+    are checked against the commitments shown (docs/fairness.md)."""
     token, user = await dev_login(base_url, name)
     client = await GameClient.connect(base_url)
     try:
         await client.auth(token)
         out(f"signed in as {user['name']} (id {user['id']})")
         create = {"msg": "create", "game": game, "name": f"{name}'s table", "seats": bots + 1}
+        if clock is not None:
+            create["clock"] = clock
+        if spectators is not None:
+            create["spectators"] = spectators
+        if quick:
+            create, bots = {"msg": "quick_play", "game": game}, 0
         client, state = await client.follow(await client.request(create), create)
         if client.base_url != base_url or client.prefix != "/sockjs":
             out(f"moved to the server at {client.base_url}{client.prefix}")
         for _ in range(bots):
             state = await client.request({"msg": "add_bot"})
+        if quick:
+            out(f"room {state['room']}: quick play; waiting for players (bots fill the room)")
         room = state["room"]
         out(f"room {room}: playing {GAMES[game].title} against {bots} bots")
+        seen: list[str] = []
+        pending: Message | None = None
         while True:
-            state = await client.wait_for(lambda m: m.get("msg") == "state", 60)
+            if pending is None:
+                state = await client.wait_for(lambda m: m.get("msg") == "state", 60)
+            else:
+                state, pending = pending, None
             # Act on the newest state only: older ones are history by now.
             for message in client.drain():
                 if message.get("msg") == "state":
                     state = message
             table = state["table"]
+            commit = table.get("deck_commit")
+            if commit and (not seen or seen[-1] != commit):
+                seen.append(commit)
             if table["status"] == "finished":
                 result = table["result"]
                 names = {entry["seat"]: entry["user"]["name"]
@@ -451,7 +532,21 @@ async def play_against_bots(base_url: str, name: str, bots: int = 2, game: str =
                                    if score is not None)
                 out(f"game over: {names[result['winner']]} (seat {result['winner']}) won; "
                     f"scores: {scores}")
-                return state
+                problems = check_deck_reveals(table, seen)
+                out("shuffle: " + ("; ".join(problems) if problems else
+                                   f"every deal matches its commitment ({len(seen)})"))
+                if "totals" in table:
+                    out("totals after {games} games: {scores}".format(
+                        games=table["totals"]["games"], scores=", ".join(
+                            f"{names[seat]} {score}" for seat, score
+                            in enumerate(table["totals"]["scores"]) if score is not None)))
+                games -= 1
+                if games <= 0:
+                    return state
+                seen = []
+                pending = await client.rematch()  # bots agree: the deal follows at once
+                out("rematch")
+                continue
             move = choose(table)
             if move is not None:
                 out(f"seat {table['you']} -> {json.dumps(move['move'])}")
@@ -467,9 +562,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--game", default="crazy_eights", choices=sorted(GAMES))
     parser.add_argument("--bots", type=int, default=None, choices=range(1, 10),
                         help="bots to play against (default: fill the game's usual room)")
+    parser.add_argument("--clock", default=None, metavar="MOVE,BANK",
+                        help="a turn clock: seconds per move and time bank, e.g. 30,60")
+    parser.add_argument("--quick", action="store_true",
+                        help="quick play: join others of the game, bots fill the rest")
+    parser.add_argument("--games", type=int, default=1,
+                        help="games to play, asking for a rematch after each (default 1)")
+    parser.add_argument("--spectators", default=None, choices=("none", "public", "delayed"),
+                        help="who may watch the room (default: public)")
     args = parser.parse_args(argv)
     bots = args.bots if args.bots is not None else GAMES[args.game].DEFAULT_SEATS - 1
-    asyncio.run(play_against_bots(args.url, args.name, bots, args.game))
+    clock = None
+    if args.clock:
+        try:
+            move, bank = (int(part) for part in args.clock.split(","))
+        except ValueError:
+            parser.error("--clock: two whole numbers of seconds, MOVE,BANK (e.g. 30,60)")
+        clock = {"move": move, "bank": bank}
+    asyncio.run(play_against_bots(args.url, args.name, bots, args.game, clock=clock,
+                                  quick=args.quick, games=args.games,
+                                  spectators=args.spectators))
     return 0
 
 

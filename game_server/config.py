@@ -43,6 +43,8 @@ ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
      "many seconds after opening is closed (4003, Sign-in timed out); 0: never"),
     ("GAME_ROOMS_PER_USER", "3", "rooms a user may have opened that still wait for players "
      "(more: too_many_rooms); 0: no cap"),
+    ("GAME_QUICK_PLAY_WAIT", "20", "seconds a quick-play room waits for players before bots "
+     "fill its empty seats and the game starts"),
     ("GAME_METRICS", "on", "on: count Prometheus metrics and serve them at /metrics on "
      "GAME_METRICS_ADDRESS; off: neither"),
     ("GAME_METRICS_ADDRESS", "127.0.0.1:9090", "host:port of the separate listener that serves "
@@ -105,6 +107,7 @@ class Config:
     grace_seconds: float = 60.0
     sign_in_seconds: float = 10.0
     rooms_per_user: int = 3
+    quick_play_wait: float = 20.0
     metrics: bool = True
     metrics_address: tuple[str, int] = ("127.0.0.1", 9090)
     trust_proxy: bool = False
@@ -146,6 +149,8 @@ class Config:
             sign_in_seconds=_number(env, "GAME_SIGN_IN_SECONDS", float,
                                     default.sign_in_seconds),
             rooms_per_user=_number(env, "GAME_ROOMS_PER_USER", int, default.rooms_per_user),
+            quick_play_wait=_number(env, "GAME_QUICK_PLAY_WAIT", float,
+                                    default.quick_play_wait),
             metrics=_switch(env, "GAME_METRICS", default.metrics),
             metrics_address=_address(env, "GAME_METRICS_ADDRESS", default.metrics_address),
             trust_proxy=_switch(env, "GAME_TRUST_PROXY", default.trust_proxy),

@@ -13,17 +13,21 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from game_server.rules import GAMES, BadMove, RulesError
+from game_server.rules.fairness import deck_commit
 
 __all__ = ["reveal"]
 
 
-def reveal(game_record: Mapping[str, Any]) -> dict[str, Any]:
+def reveal(game_record: Mapping[str, Any], positions: bool = False) -> dict[str, Any]:
     """The record of a finished game, with every hand revealed.
 
     Adds ``deal`` (the game's revealed view right after the deal) and ``final`` (at the end);
     in both, players are numbered in game order and ``players`` gives their seats. Each entry
-    of ``moves`` of kind ``"move"`` gets ``event``: what the move did, nothing hidden (the card
-    taken, the cards passed...). Every other field is kept.
+    of ``moves`` of kind ``"move"`` or ``"timeout"`` gets ``event``: what the move did, nothing hidden (the card
+    taken, the cards passed...). Adds ``deck_reveals``: each deal's ``order`` and ``salt`` and
+    the ``deck_commit`` they make (docs/fairness.md; null for a deal recorded without a salt).
+    Every other field is kept. With `positions`, each of those entries also gets ``position``:
+    the game's revealed view right after it (what a replay draws, for any game).
 
     Raises:
         ValueError: the game is not finished or not a registered game; a move cannot be
@@ -39,11 +43,17 @@ def reveal(game_record: Mapping[str, Any]) -> dict[str, Any]:
     dealer = _index(players, game_record["dealer"], "the dealer", game_id)
     game = rules(len(players), game_record["seed"], dealer)
     deal = game.revealed_view()
+    # Each later deal of a match from the seed the table drew for it (none in older records:
+    # the game's own generator goes on, as it did then).
+    later_seeds = list(game_record.get("deal_seeds") or [])
+    game.deal_seeds = lambda: later_seeds.pop(0) if later_seeds else None
+    orders = [[str(card) for card in game.deck_order()]]
 
     moves = []
     for entry in game_record["moves"]:
         entry = dict(entry)
-        if entry["kind"] == "move":
+        # A `timeout` carries the move the bot made for a seat whose clock ran out.
+        if entry["kind"] in ("move", "timeout") and entry.get("move") is not None:
             seq = entry.get("seq")
             player = _index(players, entry["seat"], f"the seat of move {seq}", game_id)
             try:
@@ -51,6 +61,10 @@ def reveal(game_record: Mapping[str, Any]) -> dict[str, Any]:
             except (RulesError, BadMove) as error:
                 raise ValueError(f"game {game_id}: move {seq} does not replay: {error}") from None
             entry["event"] = dict(step.full())
+            if positions:
+                entry["position"] = {**game.revealed_view(), "players": list(players)}
+            if game.deals() > len(orders):
+                orders.append([str(card) for card in game.deck_order()])
         moves.append(entry)
 
     outcome = game.outcome()
@@ -71,7 +85,19 @@ def reveal(game_record: Mapping[str, Any]) -> dict[str, Any]:
     revealed["deal"] = {**deal, "players": list(players)}
     revealed["final"] = {**game.revealed_view(), "players": list(players)}
     revealed["moves"] = moves
+    revealed["deck_reveals"] = _deck_reveals(orders, list(game_record.get("salts") or []))
     return revealed
+
+
+def _deck_reveals(orders: list[list[str]], salts: list[str]) -> list[dict[str, Any]]:
+    """Each deal's order and salt, and the commitment the table showed for it
+    (docs/fairness.md); a deal dealt before commitments were made has none (null)."""
+    reveals = []
+    for number, order in enumerate(orders, start=1):
+        salt = salts[number - 1] if number <= len(salts) else None
+        reveals.append({"deal": number, "order": order, "salt": salt,
+                        "deck_commit": deck_commit(order, salt) if salt else None})
+    return reveals
 
 
 def _index(players: Sequence[int], seat: Any, what: str, game_id: Any) -> int:

@@ -26,6 +26,7 @@ from game_server.memory import CHECK_SECONDS, MemoryReturn
 from game_server.metrics import Metrics
 from game_server.protocol import Hub, HubSettings
 from game_server.storage.db import make_engine
+from game_server.storage.chat import ChatLog
 from game_server.storage.history import GameHistory
 from game_server.directory import RedisDirectory
 from game_server.hosting import Hosting
@@ -134,6 +135,8 @@ class Server:
         self.hub.stop_timers()
         self.users.close()
         self.move_log.close()
+        if self.hub.chat.chat_log is not None:
+            self.hub.chat.chat_log.close()
         self.engine.dispose()
 
 
@@ -177,9 +180,15 @@ def build(config: Config, sockjs_settings: dict[str, Any] | None = None) -> Serv
               settings=HubSettings(server_id=config.server_id, bot_delay=config.bot_delay,
                                    grace_seconds=config.grace_seconds,
                                    sign_in_seconds=config.sign_in_seconds,
-                                   rooms_per_user=config.rooms_per_user))
+                                   rooms_per_user=config.rooms_per_user,
+                                   quick_play_wait=config.quick_play_wait))
     # Subscribes once per server (with Redis: `start()`), never per connection.
-    broker = make_broker(config, lambda note: hub.notify(note.kind, note.data, note.user_id))
+    broker = make_broker(config, hub.chat.from_broker)
+    # Room chat is kept with the game's history on a writer of its own; lobby chat reaches
+    # the other servers' lobbies through the broker (game_server/protocol/chat.py).
+    hub.chat.chat_log = ChatLog(engine)
+    if config.redis_url:
+        hub.chat.publish = broker.publish
     if config.redis_url:
         # Several game servers: the directory in Redis, hosts and epochs in the database.
         directory = RedisDirectory(config.redis_url, prefix=config.redis_prefix,

@@ -5,6 +5,7 @@ in the shape GameHistory.game_record returns)."""
 from __future__ import annotations
 
 import itertools
+import json
 from typing import Any
 
 import pytest
@@ -33,6 +34,10 @@ def record_of(table: Table, number: int) -> dict[str, Any]:
         "moves": [{"seq": a.seq, "kind": a.name, "seat": a.seat, "user": None, "move": a.move,
                    "at": None} for a in actions if a.seq <= end and a.name not in ("watch",
                                                                                     "unwatch")],
+        # As game_record collects them: each deal's salt, each later deal's seed.
+        "salts": [salt for a in actions if a.seq <= end for salt in a.salts],
+        "deal_seeds": [seed for a in actions if a.seq <= end
+                       for seed in (a.seeds[1:] if a.started else a.seeds)],
     }
 
 
@@ -143,10 +148,11 @@ def test_reveal_keeps_the_record_and_does_not_change_it():
     snapshot = repr(record)
     revealed = reveal(record)
     assert repr(record) == snapshot
-    assert {k: v for k, v in revealed.items() if k not in ("deal", "final", "moves")} == {
+    assert {k: v for k, v in revealed.items()
+            if k not in ("deal", "final", "moves", "deck_reveals")} == {
         k: v for k, v in record.items() if k != "moves"}
     assert [{k: m[k] for k in record["moves"][0]} for m in revealed["moves"]] == record["moves"]
-    assert set(revealed) == set(record) | {"deal", "final"}
+    assert set(revealed) == set(record) | {"deal", "final", "deck_reveals"}
 
 
 def test_reveal_refuses_what_does_not_add_up():
@@ -171,3 +177,41 @@ def test_reveal_refuses_what_does_not_add_up():
     first["seat"] = 5
     with pytest.raises(ValueError, match="not a player"):
         reveal({**record, "moves": moved})
+
+
+def test_a_game_with_timed_out_moves_reveals_them_too():
+    """A turn clock that runs out makes the bot move for the seat (a `timeout` action that
+    carries the move): reveal() replays those moves like any other."""
+    seeds = itertools.count(40)
+    table = Table("room-clock", "clock", "crazy_eights", 2, lambda: next(seeds))
+    table.open(PEOPLE[0], {"clock": {"move": 5, "bank": 0}})
+    table.sit(PEOPLE[1])
+    if table.status.value == "waiting":
+        table.start(PEOPLE[0])
+    timeouts = 0
+    while table.status.value == "playing":
+        seat = table.to_act()[0]
+        if seat == 1 and timeouts < 3:
+            table.time_out(seat)
+            timeouts += 1
+        else:
+            player = table.seats[seat].player
+            table.play(player, table.game.bot_move(table.player_of(seat)))
+    table.committed()
+    revealed = reveal(record_of(table, 1))
+    timed_out = [m for m in revealed["moves"] if m["kind"] == "timeout"]
+    assert len(timed_out) == min(timeouts, 3) > 0
+    assert all(m["seat"] == 1 and "event" in m and m["event"]["type"] for m in timed_out)
+    assert revealed["winner"] == table.view_for(None)["result"]["winner"]
+
+
+def test_positions_follow_every_move_to_the_final_one():
+    table, _ = play_game(2, 2, 9, game="hearts")
+    revealed = reveal(record_of(table, 1), positions=True)
+    moved = [m for m in revealed["moves"] if m["kind"] == "move"]
+    assert all("position" in m for m in moved)
+    assert moved[-1]["position"] == revealed["final"]
+    # Every move changes the position: no two are the same, and every hand is face up.
+    assert len({json.dumps(m["position"], sort_keys=True) for m in moved}) == len(moved)
+    assert all(len(m["position"]["hands"]) == 4 for m in moved)
+    assert "position" not in reveal(record_of(table, 1))["moves"][-1]

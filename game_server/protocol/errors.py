@@ -28,6 +28,12 @@ ERROR_CODES: dict[str, str] = {
     "not_in_hand": "You do not hold that card.",
     "illegal_move": "That move is not allowed now.",
     "rate_limited": "Too many messages; slow down.",
+    "chat_empty": "The chat message is empty once cleaned; nothing was sent.",
+    "chat_too_long": "A chat message has at most 200 characters; nothing was sent.",
+    "chat_rate_limited": "Too many chat messages; wait a few seconds.",
+    "muted": "The room's owner has muted you for the rest of the game.",
+    "not_a_member": "That user is neither seated in this room nor watching it.",
+    "no_spectators": "This room does not allow spectators.",
     "unavailable": "The server cannot save moves right now; try again shortly.",
     "internal": "Something went wrong on the server; the table is unchanged.",
 }

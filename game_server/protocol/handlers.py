@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 from game_server.protocol.delivery import encode
 from game_server.protocol.errors import ProtocolError
 from game_server.rules import GAMES
+from game_server.tables.requests import Chat, Mute
+from game_server.tables.requests import Back, QuickPlay
+from game_server.tables.requests import Rematch
 from game_server.tables.requests import (AddBot, Create, Disconnect, Join, Leave, Move,
                                          RoomList, SignIn, Start)
 
@@ -72,6 +75,13 @@ async def create(hub: Hub, peer: Peer, message: dict[str, Any], re: Re) -> None:
     async with hub.user_lock(peer.user.id):
         hosting = hub.hosting
         request = Create(peer.id, message["name"], message["game"], message.get("seats"), re)
+        if message.get("spectator_chat"):
+            request = replace(request, spectator_chat=True)
+        if "spectators" in message or "spectator_delay" in message:
+            request = replace(request, spectators=message.get("spectators", "public"),
+                              spectator_delay=message.get("spectator_delay"))
+        if message.get("clock") is not None:
+            request = replace(request, clock=dict(message["clock"]))
         if hosting is None:
             await hub.request(request, peer, re)
             return
@@ -111,7 +121,62 @@ async def join(hub: Hub, peer: Peer, message: dict[str, Any], re: Re) -> None:
         await _sit_down(hub, peer, request, re)
 
 
-async def _sit_down(hub: Hub, peer: Peer, request: Create | Join, re: Re) -> None:
+async def quick_play(hub: Hub, peer: Peer, message: dict[str, Any], re: Re) -> None:
+    """Sit at the waiting quick-play room of the game with the most players, or open one.
+    With several servers the rooms of every server count (the directory's room list): a room
+    on another server is joined through a `redirect`, where the client sends `quick_play`
+    again and that server seats it."""
+    game = message["game"]
+    request = QuickPlay(peer.id, game, re)
+    async with hub.user_lock(peer.user.id):
+        hosting = hub.hosting
+        if hosting is None:
+            await hub.request(request, peer, re)
+            return
+        if game not in GAMES:
+            await hub.request(request, peer, re)  # the engine names the games it runs
+            return
+        await hosting.refuse_if_playing_elsewhere(peer, None)
+        own = hub.engine.quick_room(game, peer.user.id)
+        best = own if own is not None and own.is_seated(peer.user.id) else None
+        if best is None:
+            best_room = await _best_quick_room(hub, game)
+            if best_room is not None and hub.lobby.get(best_room) is None:
+                redirect = await hosting.route_join(peer, best_room)
+                if redirect is not None:
+                    peer.reply(redirect, re)
+                    return
+            if best_room is None:
+                best_room = own.id if own is not None else None
+        else:
+            best_room = best.id
+        if best_room is None or hub.lobby.get(best_room) is None:
+            redirect = await hosting.route_create(peer)
+            if redirect is not None:
+                peer.reply(redirect, re)
+                return
+            best_room = hub.lobby.new_id()
+        await _sit_down(hub, peer, replace(request, room=best_room), re)
+
+
+async def _best_quick_room(hub: Hub, game: str) -> str | None:
+    """The id of the waiting quick-play room of `game` with the most players and a free seat,
+    on any live server (the directory's list, in lobby order: the oldest wins among equals);
+    None when there is none, or the directory cannot be reached."""
+    try:
+        rooms = await hub.hosting.directory.room_list()
+    except Exception:
+        return None
+    best: dict[str, Any] | None = None
+    for room in reversed(rooms):  # newest first in the list: walk it oldest first
+        if (room.get("quick") and room.get("game") == game and room.get("status") == "waiting"
+                and room.get("players", 0) < room.get("seats", 0)
+                and (best is None or room["players"] > best["players"])):
+            best = room
+    return best["id"] if best is not None else None
+
+
+async def _sit_down(hub: Hub, peer: Peer, request: Create | Join | QuickPlay, re: Re) -> None:
     """With several servers: claim the user's seat in the directory, then sit down, then make
     the claim say where the user sits now (released if the sit-down was refused). Across
     servers the directory's claim is what makes the decision atomic; on this server the
@@ -137,6 +202,10 @@ async def start(hub: Hub, peer: Peer, message: dict[str, Any], re: Re) -> None:
     await hub.request(Start(peer.id, re), peer, re)
 
 
+async def rematch(hub: Hub, peer: Peer, message: dict[str, Any], re: Re) -> None:
+    await hub.request(Rematch(peer.id, re), peer, re)
+
+
 async def move(hub: Hub, peer: Peer, message: dict[str, Any], re: Re) -> None:
     await hub.request(Move(peer.id, message["move"], re), peer, re)
 
@@ -154,6 +223,18 @@ async def leave(hub: Hub, peer: Peer, message: dict[str, Any], re: Re) -> None:
         await hub.hosting.seat_left(peer.user.id)
 
 
+async def back(hub: Hub, peer: Peer, message: dict[str, Any], re: Re) -> None:
+    await hub.request(Back(peer.id, re), peer, re)
+
+
+async def chat(hub: Hub, peer: Peer, message: dict[str, Any], re: Re) -> None:
+    await hub.request(Chat(peer.id, message["text"], hub.chat.now(), re), peer, re)
+
+
+async def mute(hub: Hub, peer: Peer, message: dict[str, Any], re: Re) -> None:
+    await hub.request(Mute(peer.id, message["user_id"], re), peer, re)
+
+
 async def disconnect(peer: Peer) -> None:
     """The connection is gone: its seat, if any, enters the grace period."""
     await peer.hub.request(Disconnect(peer.id))
@@ -166,7 +247,12 @@ HANDLERS: dict[str, Callable[[Hub, Peer, dict[str, Any], Re], Awaitable[None]]] 
     "join": join,
     "add_bot": add_bot,
     "start": start,
+    "rematch": rematch,
     "move": move,
     "leave": leave,
+    "back": back,
+    "quick_play": quick_play,
+    "chat": chat,
+    "mute": mute,
     **{name: move_alias for name in MOVE_ALIASES},
 }

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, AsyncIterator, Awaitable, Callable, Hashable
 
 from game_server.protocol import handlers
+from game_server.protocol.chat import ChatDriver
 from game_server.protocol.commits import MemoryLog, commit
 from game_server.protocol.delivery import deliver
 from game_server.protocol.errors import ProtocolError
@@ -79,6 +80,8 @@ class HubSettings:
     sign_in_seconds: float = 10.0
     #: Rooms a user may have opened that still wait for players (`too_many_rooms`); 0: any.
     rooms_per_user: int = 3
+    #: Seconds a quick-play room waits for players before bots fill it.
+    quick_play_wait: float = 20.0
 
 
 class Hub:
@@ -94,7 +97,10 @@ class Hub:
                  settings: HubSettings = HubSettings(), lobby: Lobby | None = None,
                  move_log: Any = None, metrics: Any = None,
                  issue_token: Callable[[int], str] | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.time) -> None:
+        # Wall-clock time, not monotonic: turn-clock deadlines are shown to clients as server
+        # time and kept in the move log, where another server (or this one after a restart)
+        # reads them again (game_server/tables/clock.py).
         self.read_token = read_token
         self.issue_token = issue_token
         self.load_user = load_user
@@ -104,7 +110,8 @@ class Hub:
         self.clock = clock
         self.engine = Engine(lobby, EngineSettings(bot_delay=settings.bot_delay,
                                                    grace_seconds=settings.grace_seconds,
-                                                   rooms_per_user=settings.rooms_per_user))
+                                                   rooms_per_user=settings.rooms_per_user,
+                                                   quick_play_wait=settings.quick_play_wait))
         self.peers: dict[int, Peer] = {}
         #: The signed-in connections of each user, for notifications (`notify`).
         self._user_conns: dict[int, set[int]] = {}
@@ -121,6 +128,8 @@ class Hub:
         self._user_locks: dict[int, tuple[asyncio.Lock, int]] = {}
         #: This server among several (`game_server.hosting.Hosting`); None: the only one.
         self.hosting: Any = None
+        #: Chat's edges (protocol/chat.py): the chat log, lobby chat to other servers.
+        self.chat = ChatDriver(self)
 
     @property
     def lobby(self) -> Lobby:
@@ -228,6 +237,7 @@ class Hub:
                     self.metrics.moved(item.room.game_kind)
         skip = {item.room.id for item in fx.commits if item.token in failed}
         states = deliver(fx.deliveries, self._send, skip)
+        self.chat.carry_out(fx)
         if states:
             self.metrics.states_sent(states)
             self.metrics.changes(sum(len(item.actions) for item in fx.commits))

@@ -286,6 +286,13 @@ def check_client(message: object) -> None:
     _check(message, _CLIENT)
 
 
+def _plain_object(value: dict[Any, Any]) -> bool:
+    """An object of plain scalar values (`create`'s `clock`): as plain as a scalar for the fast
+    path, since the schema of a nested object passed `_fast_obstacle` like the message's own."""
+    return all(type(key) is str and type(item) in _FAST_VALUE_TYPES
+               for key, item in value.items())
+
+
 def _accepted_fast(message: dict[Any, Any]) -> bool:
     """True if the fast validator of the message's type accepts it: jsonschema would as well.
     False says nothing: the message may still be valid, and jsonschema must decide."""
@@ -297,7 +304,8 @@ def _accepted_fast(message: dict[Any, Any]) -> bool:
         return False
     opaque = _FAST_OPAQUE[name]
     for key, value in message.items():
-        if type(value) not in _FAST_VALUE_TYPES and not (type(value) is dict and key in opaque):
+        if type(value) not in _FAST_VALUE_TYPES and not (
+                type(value) is dict and (key in opaque or _plain_object(value))):
             return False
     try:
         fast(message)

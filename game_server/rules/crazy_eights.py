@@ -149,6 +149,7 @@ class CrazyEights(Game):
         self._rng = random.Random(seed)
         deck = list(FULL_DECK)
         self._rng.shuffle(deck)
+        self._shuffled = tuple(deck)
         # The deck's top card is the end of the list.
         self._deck: list[Card] = deck
         self._hands: list[list[Card]] = [[] for _ in range(players)]
@@ -201,6 +202,7 @@ class CrazyEights(Game):
         game._hands = [list(hand) for hand in hands]
         game._pile = list(pile)
         game._deck = list(deck)
+        game._shuffled = ()  # not dealt from a shuffled pack
         game._outcome = None
         game._final_hands = ()
         if not game._pile:
@@ -316,6 +318,12 @@ class CrazyEights(Game):
     def pile(self) -> tuple[Card, ...]:
         """The pile, top card last."""
         return tuple(self._pile)
+
+    def deck_order(self) -> tuple[Card, ...]:
+        """The pack as shuffled for the deal: its end is dealt first, one card at a time
+        starting left of the dealer, then the next card is turned up as the starter (an eight
+        turned up is buried at a place the game's generator picks)."""
+        return self._shuffled
 
     @property
     def deck_size(self) -> int:

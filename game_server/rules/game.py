@@ -19,7 +19,7 @@ from a `random.Random(seed)` of its own, so seed + moves reproduce it exactly.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
@@ -171,6 +171,16 @@ class Game(abc.ABC):
     #: and ``put`` of Crazy Eights); each needs its schema in ``schema/client/``. New games
     #: leave this empty: their moves come in ``{"msg": "move", "move": {...}}``.
     MOVE_MESSAGES: ClassVar[tuple[str, ...]] = ()
+    #: True when one game is a match of several deals whose points add up (Hearts, to 100);
+    #: otherwise a room adds up the scores of the games its players play again (rematches).
+    MATCH: ClassVar[bool] = False
+
+    #: Where a game that deals more than once (Hearts: every deal of a match) gets the seed of
+    #: each deal after the first, so that one deal's revealed order (docs/fairness.md) says
+    #: nothing about the next. The table sets it to its source of fresh secret seeds; None, or
+    #: a call that returns None (a move log written before deals had seeds of their own), keeps
+    #: the game's own generator going, as before.
+    deal_seeds: Callable[[], int | None] | None = None
 
     @abc.abstractmethod
     def __init__(self, players: int, seed: int, dealer: int = 0) -> None:
@@ -224,6 +234,17 @@ class Game(abc.ABC):
     @abc.abstractmethod
     def hand(self, player: int) -> tuple[Card, ...]:
         """The cards `player` holds, in display order."""
+
+    def deals(self) -> int:
+        """How many deals this game has dealt so far (1 for a game of one deal)."""
+        return 1
+
+    @abc.abstractmethod
+    def deck_order(self) -> tuple[Card, ...]:
+        """The whole pack of the current deal as it was shuffled, before any card was dealt,
+        in the game's own dealing order (its module docstring says which end is dealt first).
+        Secret until the deal ends: never part of a view while it runs; the table commits to it
+        (docs/fairness.md)."""
 
     def secret(self, player: int) -> frozenset[Card]:
         """The cards only `player` may see now: their hand, and anything else of theirs that

@@ -52,7 +52,8 @@ Moves parse and print like python-chess's::
 Part of the pure rules layer: this module imports only the standard library and this package's
 `cards` and `game` modules. It does no I/O and reads no clock; every shuffle comes from the
 game's own `random.Random(seed)`, so the seed, the first dealer and the moves reproduce a whole
-match (`Hearts.replay`).
+match (`Hearts.replay`). At a table each later deal is shuffled from a fresh seed of its own
+(`Game.deal_seeds`), recorded with the move that dealt it.
 """
 
 from __future__ import annotations
@@ -304,8 +305,10 @@ class Hearts(Game):
     MIN_PLAYERS = 4
     MAX_PLAYERS = 4
     DEFAULT_SEATS = 4
+    MATCH = True
 
     _rng: random.Random
+    _shuffled: tuple[Card, ...]
     _first_dealer: int
     _deal: int
     _dealer: int
@@ -411,6 +414,7 @@ class Hearts(Game):
 
         game = cls.__new__(cls)
         game._rng = random.Random(seed)
+        game._shuffled = ()  # not dealt from a shuffled pack
         game._first_dealer = dealer
         game._deal = deal
         game._dealer = (dealer + deal - 1) % _PLAYERS
@@ -491,8 +495,15 @@ class Hearts(Game):
         self._deal = number
         # The dealer moves one to the left each deal.
         self._dealer = (self._first_dealer + number - 1) % _PLAYERS
+        if number > 1 and self.deal_seeds is not None:
+            # Each later deal from a fresh seed of its own when the table gives one, so that
+            # the order of a deal revealed when it ends tells nothing of the next.
+            seed = self.deal_seeds()
+            if seed is not None:
+                self._rng = random.Random(seed)
         deck = list(FULL_DECK)
         self._rng.shuffle(deck)
+        self._shuffled = tuple(deck)
         self._hands = [set() for _ in range(_PLAYERS)]
         # One card at a time from the top of the pack (the end of the list), starting left of
         # the dealer.
@@ -579,6 +590,14 @@ class Hearts(Game):
     def players(self) -> int:
         """The number of players: 4."""
         return _PLAYERS
+
+    def deals(self) -> int:
+        return self._deal
+
+    def deck_order(self) -> tuple[Card, ...]:
+        """The pack as shuffled for the current deal: its end is dealt first, one card at a
+        time starting left of the dealer."""
+        return self._shuffled
 
     @property
     def deal(self) -> int:

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, case, func, select
 
-from .models import Game, GameSeat, Move, Room, User
+from .models import ChatMessage, Game, GameSeat, Move, Room, User
 
 __all__ = [
     "MAX_LIMIT",
@@ -110,9 +110,12 @@ class GameHistory:
 
         Always: ``id, room, name, game, status, started_at, finished_at, winner, detail``
         and ``seats: [{seat, user: {id, name} | None, bot, score}]``. Only once the game is
-        finished also ``seed, dealer, players`` (the room seats in game order) and ``moves:
+        finished also ``seed, dealer, players`` (the room seats in game order), ``moves:
         [{seq, kind, seat, user, move, at}]``: the game's actions from its deal to its last
-        move (spectators' comings and goings left out).
+        move (spectators' comings and goings left out), ``salts`` (each deal's commitment
+        salt, in order) and ``deal_seeds`` (the seeds of a match's deals after the first);
+        and ``chat: [{seq, from: {user_id, name}, text, to, at}]``, what was said in the room
+        before, during and after the game (``to``: who heard it).
 
         Raises:
             TypeError: ``game_id`` is not an int.
@@ -150,12 +153,26 @@ class GameHistory:
                 .where(Move.game_id == game_id)
                 .order_by(Move.seq)
             ).all()
+            chat = connection.execute(
+                select(ChatMessage.seq, ChatMessage.user_id, ChatMessage.name,
+                       ChatMessage.text, ChatMessage.audience, ChatMessage.created_at)
+                .where(ChatMessage.room_id == row.room_id, ChatMessage.game == row.number)
+                .order_by(ChatMessage.id)
+            ).all()
         record["seed"] = row.seed
         record["dealer"] = row.dealer
         # Game players are the seats taken at the deal, in seat order (see Table._deal).
         record["players"] = [seat["seat"] for seat in seats]
         record["moves"] = []
+        # Deck commitments (docs/fairness.md): the salt of each deal, and the seed of each
+        # deal after the first of a match (an action's seeds begin with its game's own seed
+        # when it started the game).
+        record["salts"] = []
+        record["deal_seeds"] = []
         for move in moves:
+            record["salts"] += move.data.get("salts", [])
+            seeds = move.data.get("seeds", [])
+            record["deal_seeds"] += seeds[1:] if "started" in move.data else seeds
             if _kind_name(move.kind) not in _NOT_IN_RECORD:
                 user = None if move.user_id is None else {"id": move.user_id, "name": move.name}
                 record["moves"].append({
@@ -164,6 +181,12 @@ class GameHistory:
                 })
             if "finished" in move.data:
                 break  # later actions (leaves, joins) happen between games
+        # The room's chat that belongs to this game (before, during and after it), kept apart
+        # from the moves (storage/chat.py): shown only now that the game is finished.
+        record["chat"] = [
+            {"seq": line.seq, "from": {"user_id": line.user_id, "name": line.name},
+             "text": line.text, "to": line.audience, "at": _iso(line.created_at)}
+            for line in chat]
         return record
 
     # --- a user's games --------------------------------------------------------------------

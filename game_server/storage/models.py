@@ -36,6 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
+    "CHAT_TEXT_MAX_LENGTH",
     "GAME_KIND_MAX_LENGTH",
     "MOVE_KIND_MAX_LENGTH",
     "NAMING_CONVENTION",
@@ -45,6 +46,7 @@ __all__ = [
     "SERVER_ID_MAX_LENGTH",
     "USER_NAME_MAX_LENGTH",
     "Base",
+    "ChatMessage",
     "Game",
     "GameSeat",
     "Move",
@@ -254,3 +256,37 @@ class Move(Base):
 
     def __repr__(self) -> str:
         return f"Move(room_id={self.room_id!r}, seq={self.seq!r}, kind={self.kind!r})"
+
+
+CHAT_TEXT_MAX_LENGTH = 200
+
+
+class ChatMessage(Base):
+    """Room chat, kept with the history of the game it belongs to (migration 0007).
+
+    ``game`` is that game's number in the room: talk before the room's first deal belongs to
+    its first game, talk after a game to that game. The history API shows a game's chat only
+    once the game is finished. ``seq`` is the room's seq when it was said (it places the
+    message among the moves); ``audience`` is who heard it: ``all``, ``players`` or
+    ``spectators`` (while a game runs they talk apart). ``name`` is the sender's name then.
+    """
+
+    __tablename__ = "chat_messages"
+    __table_args__ = (
+        CheckConstraint("audience IN ('all', 'players', 'spectators')", name="audience_value"),
+        # A game's chat: by room and game number, in the order it was said.
+        Index("ix_chat_messages_room_id_game", "room_id", "game"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room_id: Mapped[str] = mapped_column(ForeignKey("rooms.id"))
+    game: Mapped[int]
+    seq: Mapped[int]
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    name: Mapped[str] = mapped_column(String(USER_NAME_MAX_LENGTH))
+    text: Mapped[str] = mapped_column(String(CHAT_TEXT_MAX_LENGTH))
+    audience: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+    def __repr__(self) -> str:
+        return f"ChatMessage(room_id={self.room_id!r}, game={self.game!r}, id={self.id!r})"

@@ -703,10 +703,18 @@ def _move_row(room_id: str, action: Action, game_id: int | None,
         data["move"] = action.move
     if action.seeds:
         data["seeds"] = list(action.seeds)
+    if action.salts:
+        data["salts"] = list(action.salts)
     if action.started is not None:
         data["started"] = action.started
     if action.finished is not None:
         data["finished"] = action.finished
+    if action.options is not None:
+        data["options"] = action.options
+    if action.clock is not None:
+        data["clock"] = action.clock
+    if action.bot_name is not None:
+        data["bot_name"] = action.bot_name
     return {"room_id": room_id, "seq": action.seq, "game_id": game_id, "kind": action.kind,
             "seat": action.seat, "user_id": action.user.id if action.user else None,
             "data": data, "created_at": at}
@@ -717,4 +725,7 @@ def _action_from_row(row: Any) -> Action:
     user = Player(row.user_id, data["user"]) if "user" in data else None
     return Action.stored(row.kind, seq=row.seq, game=row.number or 0, user=user, seat=row.seat,
                          move=data.get("move"), seeds=tuple(data.get("seeds", ())),
-                         started=data.get("started"), finished=data.get("finished"))
+                         started=data.get("started"), finished=data.get("finished"),
+                         options=data.get("options"), clock=data.get("clock"),
+                         bot_name=data.get("bot_name"),
+                         salts=tuple(data.get("salts", ())))

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["KINDS", "Action", "Player", "UnknownKind", "current_kind"]
+__all__ = ["DEALING_KINDS", "KINDS", "Action", "Player", "UnknownKind", "current_kind"]
 
 
 @dataclass(frozen=True)
@@ -39,21 +39,38 @@ KINDS: dict[str, str] = {name: f"{name}@1" for name in (
     "add_bot",     # the owner adds a bot
     "start",       # the owner deals
     "move",        # a game move of a seat: `move` holds the game's own JSON of it
+    "mute",        # the owner mutes a member (`user`) for the rest of the game (chat)
+    "open",        # a user opens a room with `options` (a turn clock, quick play) and sits
+    "timeout",     # a seat's turn clock ran out: the bot's move for it is in `move`
+    "back",        # a player the clock marked away acts again
+    "rematch",     # a player asks for a rematch after a game (it deals once all agreed)
 )}
 
-_KNOWN = frozenset(KINDS.values())
+#: Kinds of actions that dealt, at the version that records how: the salt of each deal's deck
+#: commitment (`Action.salts`, docs/fairness.md) and, in `seeds`, the fresh seed of every later
+#: deal of a match (Hearts). An older server must refuse them rather than replay them: it would
+#: shuffle a match's later deals from the first seed and replay a different game. Each replays
+#: as its version 1 does, from the seeds and salts it carries.
+DEALING_KINDS: dict[str, str] = {name: f"{name}@2" for name in (
+    "sit", "add_bot", "start", "move", "timeout",
+)}
+
+_KNOWN = frozenset(KINDS.values()) | frozenset(DEALING_KINDS.values())
 
 
 class UnknownKind(ValueError):
     """A stored action of a kind (or version) this server cannot replay."""
 
 
-def current_kind(name: str) -> str:
-    """The persisted kind of a change called `name` (``"sit"`` -> ``"sit@1"``).
+def current_kind(name: str, dealt: bool = False) -> str:
+    """The persisted kind of a change called `name` (``"sit"`` -> ``"sit@1"``); `dealt`: the
+    change dealt (``"sit@2"``, `DEALING_KINDS`), where the kind has such a version.
 
     Raises:
         KeyError: no such change.
     """
+    if dealt and name in DEALING_KINDS:
+        return DEALING_KINDS[name]
     return KINDS[name]
 
 
@@ -62,8 +79,10 @@ class Action:
     """One accepted request or timer event, in the form needed to replay it.
 
     `seeds` holds the shuffle seed of any game the action dealt (a join that fills the room
-    deals too). `started` and `finished` describe a game that began or ended with this action,
-    for the game history.
+    deals too), then of any later deal of a match it dealt, in the order they were drawn.
+    `salts` holds the salt of each deal's deck commitment (64 hex digits), one per deal it
+    dealt. `started` and `finished` describe a game that began or ended with this action, for
+    the game history.
     """
 
     seq: int
@@ -75,6 +94,16 @@ class Action:
     seeds: tuple[int, ...] = ()
     started: dict[str, Any] | None = None
     finished: dict[str, Any] | None = None
+    #: The room's options, on the action that opened it (`open@1`): `clock`, `quick`.
+    options: dict[str, Any] | None = None
+    #: In a room with a turn clock: `at`, the server time of the action (the clocks replay
+    #: from it), and for a seat that moved, `bank`, the seconds its bank has left after it.
+    clock: dict[str, Any] | None = None
+    #: On `add_bot`: the name the bot plays under ("Ada (bot)"); None in logs written before
+    #: bots had names (they replay as "Bot <seat>").
+    bot_name: str | None = None
+    #: The salt of each deal's deck commitment this action dealt (kinds in `DEALING_KINDS`).
+    salts: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:

@@ -35,12 +35,16 @@ class Change:
 
     `views` has an entry per seat played by a connected person and `None` for spectators.
     `private` holds per-seat versions of the event (a card taken is named only to the taker).
+    `released`: in a room whose spectators are kept behind (tables/watching.py), the older
+    changes they get now instead of this one, as (seq, event, spectator's view), oldest first;
+    None: they get this one.
     """
 
     seq: int
     event: dict[str, Any]
     views: dict[int | None, dict[str, Any]]
     private: dict[int, dict[str, Any]] = field(default_factory=dict)
+    released: list[tuple[int, dict[str, Any], dict[str, Any]]] | None = None
 
     def event_for(self, seat: int | None) -> dict[str, Any]:
         """The event as the member in `seat` (None: a spectator) sees it."""

@@ -14,6 +14,7 @@ import pickle
 
 from typing import TYPE_CHECKING, Any
 
+from game_server.rules.fairness import deck_commit
 from game_server.tables.actions import Player
 from game_server.tables.changes import Change, Status, TableError
 
@@ -49,10 +50,37 @@ class Dealing:
         self.seed = self._seeds()
         self._dealt.append(self.seed)
         self.game = self.rules(len(self.players), self.seed, self.players.index(dealer_seat))
+        self.game.deal_seeds = self._later_deal_seed
+        self._began = True
+        self._rematch_dealt()
+        self._deals = []
+        self._commit_deal()
         self.games_played += 1
         self.status = Status.PLAYING
         self._result = None
+        if self.clock is not None:
+            self.clock.deal()
         return self._change({"type": "start", "dealer": dealer_seat})
+
+    def _later_deal_seed(self: Table) -> int | None:
+        """A fresh seed for a later deal of a match (`Game.deal_seeds`), recorded with the
+        action; on replay, the one the action recorded (None for a log without one)."""
+        if self._deal_seed_feed is not None:
+            return self._deal_seed_feed()
+        seed = self._seeds()
+        self._dealt.append(seed)
+        return seed
+
+    def _commit_deal(self: Table) -> None:
+        """Commit to the order of the deal just dealt (docs/fairness.md): a fresh salt, kept
+        secret until the deal ends. A deal replayed from a log that recorded no salt has no
+        commitment."""
+        salt = self._salts()
+        order = [str(card) for card in self.game.deck_order()]
+        if salt is not None:
+            self._new_salts.append(salt)
+        self._deals.append({"deal": self.game.deals(), "order": order, "salt": salt,
+                            "deck_commit": deck_commit(order, salt) if salt else None})
 
     def _move(self: Table, number: int, move: Any) -> list[Change]:
         if self.status is Status.WAITING:
@@ -62,7 +90,12 @@ class Dealing:
         player = self.player_of(number)
         if player is None:
             raise TableError("not_a_player", "Your seat is not in this game.")
+        deals = self.game.deals()
         step = self.game.apply(player, move)  # checks the move, then makes it
+        if self.game.deals() != deals:
+            self._commit_deal()  # the move ended a deal of a match and dealt the next
+        if self.clock is not None:
+            self.clock.moved(number, self.now)
         event = {"type": "move", "seat": number, "move": dict(step.event)}
         private = {self.players[p]: {**event, "move": dict(version)}
                    for p, version in step.private.items()}
@@ -77,6 +110,7 @@ class Dealing:
             scores[number] = outcome.scores[index]
         winner = self.players[outcome.winner]
         self._result = {"winner": winner, "scores": scores, "detail": dict(outcome.detail)}
+        self._rematch_finished(scores)
         self._ended = {"number": self.games_played, "winner": winner, "scores": scores,
                        "detail": dict(outcome.detail)}
 
@@ -84,6 +118,8 @@ class Dealing:
                 private: dict[int, dict[str, Any]] | None = None) -> Change:
         """Count one change and make the views of everyone who reads it, as they are now."""
         self.seq += 1
+        if self.clock is not None:
+            self.clock.follow(self._running_clocks(), self.now)
         public = self._public_view()
         views = {seat: self._view(public, seat) for seat in self.readers()}
         private = private or {}
@@ -93,4 +129,6 @@ class Dealing:
             self.seats[seat].player.id: version for seat, version in private.items()
             if self.seats[seat] is not None and self.seats[seat].player is not None
             and self.seats[seat].player.id is not None}), pickle.HIGHEST_PROTOCOL))
-        return Change(self.seq, event, views, private)
+        change = Change(self.seq, event, views, private)
+        self._watched(change)  # the public log; what a delayed room's spectators get now
+        return change

@@ -22,19 +22,26 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable, Hashable
 
-from game_server.rules import BadMove, RulesError
+from game_server.rules import GAMES, BadMove, RulesError
 from game_server.tables.actions import Player
 from game_server.tables.changes import Change, Status, TableError
 from game_server.tables.lobby import Lobby
-from game_server.tables.requests import (AddBot, Commit, Create, Deadline, Delivery, Disconnect,
+from game_server.tables.requests import QuickPlay
+from game_server.tables.requests import (AddBot, Back, Commit, Create, Deadline, Delivery, Disconnect,
                                          Effects, Join, Leave, Move, Re, Recover, RoomList,
                                          SignIn, Start, Timer)
+from game_server.tables.chat import ChatLimit, ChatLine, audience, clean_chat
+from game_server.tables.requests import Chat, Mute
+from game_server.tables.requests import Rematch
 from game_server.tables.table import Table
 
 __all__ = ["Engine", "EngineSettings"]
 
 #: After a failed commit, the room's timers (bots, disconnects, grace) try again this late.
 RETRY_SECONDS = 1.0
+#: A turn clock's timer that fires this little before its deadline counts (timers and the
+#: engine's clock may differ by a hair).
+CLOCK_SLACK = 0.01
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,10 @@ class EngineSettings:
     #: A user may have at most this many rooms they opened waiting for players at once
     #: (`too_many_rooms`), so that no one user crowds the lobby; 0: no cap.
     rooms_per_user: int = 3
+    #: A quick-play room still waiting this long after it opened: bots fill its empty seats.
+    quick_play_wait: float = 20.0
+    #: The turn clock of a quick-play room.
+    quick_play_clock: tuple[float, float] = (30.0, 60.0)
 
 
 @dataclass
@@ -72,6 +83,8 @@ class Engine:
         self._fx = Effects()
         self._now = 0.0
         self._touched: dict[str, tuple[Table, int]] = {}
+        self._clocks: dict[str, set[int]] = {}  # room id -> seats with a turn-clock timer
+        self._chat_limit = ChatLimit()
 
     # --- the entry points -----------------------------------------------------------------
 
@@ -125,6 +138,7 @@ class Engine:
         if table is None:
             return self._fx
         table.rebuild(keep=keep)
+        table.now = now
         self._fx.room_list_changed = True
         if not table.history and not table.journal:
             self._drop_room(table)  # a room whose creation was never committed
@@ -133,6 +147,13 @@ class Engine:
         # The room's own changes wait: with the database down they would fail at once again.
         self._set(("sync", table.id), now + RETRY_SECONDS)
         self._set(("bot", table.id), now + RETRY_SECONDS)
+        due = table.clock_deadlines()
+        for number in self._clocks.pop(table.id, set()) - set(due):
+            self._set(("clock", table.id, number), None)
+        for number, at in due.items():
+            self._set(("clock", table.id, number), max(at, now + RETRY_SECONDS))
+        if due:
+            self._clocks[table.id] = set(due)
         for seat in table.seats:
             if (seat is not None and seat.player is not None and seat.human
                     and not seat.connected and ("grace", table.id, seat.player.id)
@@ -154,6 +175,7 @@ class Engine:
                 conn.room, conn.playing = None, False
         self.lobby.close(room_id)
         self._creators.pop(room_id, None)
+        self._clocks.pop(room_id, None)
         self._pending.pop(room_id, None)
         cancelled = [Deadline(key, None) for key in self._deadlines if key[1] == room_id]
         for deadline in cancelled:
@@ -207,11 +229,64 @@ class Engine:
         self.lobby.check(request.game, request.seats)
         self._refuse_if_playing_elsewhere(conn, None)
         self._refuse_if_too_many_rooms(conn.user)
+        options = {"clock": request.clock} if request.clock is not None else {}
+        if request.spectator_chat:
+            options["spectator_chat"] = True
+        if request.spectators != "public":
+            options["spectators"] = request.spectators
+        if request.spectator_delay is not None:
+            options["spectator_delay"] = request.spectator_delay
+        if options:
+            Table._check_options(options)
         self._leave_for(conn, None)
         table = self.lobby.create(name, request.game, request.seats, request.room)
         self._creators[table.id] = conn.user.id
         self._attach(conn, table, playing=True)
-        self._apply(table, lambda: table.sit(conn.user), conn, request.re)
+        if options:
+            self._apply(table, lambda: table.open(conn.user, options), conn, request.re)
+        else:
+            self._apply(table, lambda: table.sit(conn.user), conn, request.re)
+
+    def quick_room(self, game: str, user_id: int | None = None) -> Table | None:
+        """The waiting quick-play room of `game` here with the most players and a free seat
+        (the oldest among equals), or the one the user already sits in."""
+        best: Table | None = None
+        for table in self.lobby:
+            if (not table.quick or table.game_kind != game
+                    or table.status is not Status.WAITING):
+                continue
+            if user_id is not None and table.is_seated(user_id):
+                return table
+            if table.taken < len(table.seats) and (best is None or table.taken > best.taken):
+                best = table
+        return best
+
+    def _quick_play(self, request: QuickPlay) -> None:
+        conn = self._conn(request.conn)
+        self.lobby.check(request.game, None)
+        # The room the caller chose (several servers: the best of every server's), while it
+        # still takes players; else the best one here.
+        chosen = self.lobby.get(request.room) if request.room is not None else None
+        if chosen is not None and chosen.quick and chosen.game_kind == request.game and (
+                chosen.status is Status.WAITING
+                and (chosen.taken < len(chosen.seats) or chosen.is_seated(conn.user.id))):
+            table = chosen
+        else:
+            table = self.quick_room(request.game, conn.user.id)
+        if table is not None:
+            self._join(Join(request.conn, table.id, re=request.re))
+            return
+        self._refuse_if_playing_elsewhere(conn, None)
+        self._refuse_if_too_many_rooms(conn.user)
+        self._leave_for(conn, None)
+        move, bank = self.settings.quick_play_clock
+        options = {"clock": {"move": move, "bank": bank}, "quick": True}
+        title = GAMES[request.game].title
+        table = self.lobby.create(f"Quick play: {title}", request.game, None, request.room)
+        self._creators[table.id] = conn.user.id
+        self._attach(conn, table, playing=True)
+        self._apply(table, lambda: table.open(conn.user, options), conn, request.re)
+        self._set(("fill", table.id), self._now + self.settings.quick_play_wait)
 
     def _join(self, request: Join) -> None:
         conn = self._conn(request.conn)
@@ -230,6 +305,8 @@ class Engine:
                         request.since)
             return
         if request.spectator:
+            if table.spectator_policy == "none":
+                raise TableError("no_spectators")
             if conn.room is not table:
                 # Watching elsewhere is fine, but this connection cannot walk out of a game.
                 self._refuse_if_this_connection_plays(conn, table)
@@ -254,6 +331,14 @@ class Engine:
         conn, table = self._playing(request.conn)
         self._apply(table, lambda: table.start(conn.user), conn, request.re)
 
+    def _rematch(self, request: Rematch) -> None:
+        conn, table = self._playing(request.conn)
+        changes = self._apply(table, lambda: table.rematch(conn.user), conn, request.re)
+        if not changes:  # asked already: the state as it is
+            self._deliver(conn.id, {"msg": "state", "room": table.id, "seq": table.seq,
+                                    "table": table.view_for(table.seat_of(conn.user.id))},
+                          re=request.re, room=table.id)
+
     def _move(self, request: Move) -> None:
         conn, table = self._playing(request.conn)
         try:
@@ -261,6 +346,15 @@ class Engine:
         except BadMove as error:
             raise TableError("bad_message", f"move: {error}") from None
         self._apply(table, lambda: table.play(conn.user, move), conn, request.re)
+
+    def _back(self, request: Back) -> None:
+        conn, table = self._playing(request.conn)
+        changes = self._apply(table, lambda: table.back(conn.user), conn, request.re)
+        if not changes:
+            # Not away: the reply is the state as it is.
+            self._deliver(conn.id, {"msg": "state", "room": table.id, "seq": table.seq,
+                                    "table": table.view_for(table.seat_of(conn.user.id))},
+                          re=request.re, room=table.id)
 
     def _leave(self, request: Leave) -> None:
         conn = self._conn(request.conn)
@@ -289,6 +383,18 @@ class Engine:
                 self._apply(table, lambda: table.expire(table.seats[number].player))
         elif what == "sync":
             self._sync(table)
+        elif what == "fill":
+            if table.quick and table.status is Status.WAITING and table.humans:
+                self._apply(table, table.fill_with_bots)
+        elif what == "clock":
+            number = key[2]
+            due = table.clock_deadlines().get(number)
+            if due is None:
+                return  # the seat moved, or its clock stopped, as the timer fired
+            if due > self._now + CLOCK_SLACK:
+                self._set(key, due)  # fired early
+                return
+            self._apply(table, lambda: table.time_out(number))
 
     def _recover(self, request: Recover) -> None:
         for table in request.tables:
@@ -301,6 +407,8 @@ class Engine:
                 if seat is not None and seat.player is not None and seat.human:
                     self._set(("grace", table.id, seat.player.id),
                               self._now + self.settings.grace_seconds)
+            if table.quick and table.status is Status.WAITING:
+                self._set(("fill", table.id), self._now + self.settings.quick_play_wait)
             self._touch(table)
 
     # --- membership ---------------------------------------------------------------------
@@ -359,15 +467,27 @@ class Engine:
         is answered with the current state. With `since`, the events of the changes after it
         come first, each as this user saw it (or would have), when the room still keeps them
         all."""
+        watching = conn.room is table and not conn.playing  # already, on this connection
         self._attach(conn, table, playing)
         missed = (table.events_since(since, conn.user.id if playing else None)
                   if since is not None else [])
+        if not playing and since is None and not watching:
+            # A spectator arriving late: the public log of the game so far (watching.py).
+            missed = table.public_log()
         at = len(self._fx.deliveries)
         try:
             changes = self._apply(table, change, conn, re)
         except TableError:
             self._release(conn)
             raise
+        if not playing and table.spectator_policy == "delayed":
+            # Spectators are kept behind: nothing after what they may see yet, then the room
+            # as they see it (watching.py).
+            seq, view = table.spectator_state()
+            missed = [(number, event) for number, event in missed if number <= seq]
+            self._deliver(conn.id, {"msg": "state", "room": table.id, "seq": seq,
+                                    "table": view}, re=re, room=table.id)
+            changes = changes or [None]  # answered
         if missed:
             self._fx.deliveries[at:at] = [
                 Delivery(conn.id, {"msg": "event", "room": table.id, "seq": seq, "event": event,
@@ -462,6 +582,7 @@ class Engine:
         return changes
 
     def _touch(self, table: Table) -> None:
+        table.now = self._now  # the time the table's clocks and records read
         if table.id not in self._touched:
             self._touched[table.id] = (table, len(table.journal))
 
@@ -474,6 +595,17 @@ class Engine:
             if conn is None:
                 continue
             seat = table.seat_of(conn.user.id) if conn.playing else None
+            if not conn.playing and change.released is not None:
+                # A spectator kept behind: the older changes they may see now (watching.py);
+                # one who is just arriving (the requester) gets the room as they see it from
+                # `_enter` instead.
+                if conn is requester:
+                    continue
+                self._fx.deliveries.extend(
+                    Delivery(conn_id, {"msg": "state", "room": table.id, "seq": seq,
+                                       "event": event, "table": view}, table.id)
+                    for seq, event, view in change.released)
+                continue
             if seat not in change.views:
                 seat = None  # joined after the change, or lost the seat in it
             message = shared.get(seat)
@@ -512,6 +644,8 @@ class Engine:
                 self._close_room(table)
             elif table.bots_to_act() and ("bot", table.id) not in self._deadlines:
                 self._set(("bot", table.id), self._now + self.settings.bot_delay)
+            if not close:
+                self._sync_clocks(table)
             if actions or close:
                 fx.room_list_changed = True
                 token = next(self._tokens)
@@ -519,6 +653,20 @@ class Engine:
                 fx.commits.append(Commit(table, token, list(actions), close))
         self._touched = {}
         return fx
+
+    def _sync_clocks(self, table: Table) -> None:
+        """A timer for each seat whose turn clock runs, at its deadline; no other."""
+        if table.clock is None:
+            return
+        due = table.clock_deadlines()
+        # The seats with a clock timer, per room: no walk over every room's deadlines.
+        for number in self._clocks.pop(table.id, set()) - set(due):
+            self._set(("clock", table.id, number), None)
+        for number, at in due.items():
+            if self._deadlines.get(("clock", table.id, number)) != at:
+                self._set(("clock", table.id, number), at)
+        if due:
+            self._clocks[table.id] = set(due)
 
     def _close_room(self, table: Table) -> None:
         """Close a room no person plays in any more; its connections are told `left`."""
@@ -528,6 +676,7 @@ class Engine:
     def _drop_room(self, table: Table) -> None:
         self.lobby.close(table.id)
         self._creators.pop(table.id, None)
+        self._clocks.pop(table.id, None)
         for conn_id in sorted(self._members.pop(table.id, ())):
             conn = self._conns.get(conn_id)
             if conn is not None and conn.room is table:
@@ -563,6 +712,60 @@ class Engine:
                 self._apply(table, lambda: table.unwatch(Player(user_id, "")))
         self._touch(table)
 
+    # --- chat (game_server/tables/chat.py) ---------------------------------------------
+
+    def _chat(self, request: Chat) -> None:
+        """Say something to the room (who hears it: `chat.audience`) or to the lobby. Sent at
+        once, committed nowhere: the room's `said` goes with the game's history."""
+        conn = self._conn(request.conn)
+        text = clean_chat(request.text)
+        table = conn.room
+        if table is not None and table.is_muted(conn.user.id):
+            raise TableError("muted")
+        if not self._chat_limit.allow(conn.user.id, self._now):
+            limit = self._chat_limit
+            raise TableError("chat_rate_limited", f"At most {limit.count} chat messages in "
+                             f"{limit.seconds:g} seconds; nothing was sent.")
+        said = {"user_id": conn.user.id, "name": conn.user.name}
+        if table is None:
+            message = {"msg": "chat", "room": None, "from": said, "text": text,
+                       "at": request.at, "to": "all"}
+            for conn_id in sorted(self.lobby_connections()):
+                self._deliver(conn_id, message, re=request.re if conn_id == conn.id else None)
+            self._fx.lobby_chat = message
+            return
+        to = audience(table.status, table.spectator_chat, conn.playing)
+        message = {"msg": "chat", "room": table.id, "from": said, "text": text,
+                   "at": request.at, "to": to}
+        for conn_id in sorted(self._members.get(table.id, ())):
+            member = self._conns.get(conn_id)
+            if member is None or (to != "all" and member.playing != (to == "players")):
+                continue
+            self._deliver(conn_id, message, re=request.re if conn_id == conn.id else None)
+        self._fx.said.append(ChatLine(table.id, table.chat_game(), table.seq, conn.user, text,
+                                      to, request.at))
+
+    def _mute(self, request: Mute) -> None:
+        conn, table = self._playing(request.conn)
+        target = self._member(table, request.user_id)
+        changes = self._apply(table, lambda: table.mute(conn.user, target), conn, request.re)
+        if not changes:  # muted already: the state as it is
+            self._deliver(conn.id, {"msg": "state", "room": table.id, "seq": table.seq,
+                                    "table": table.view_for(table.seat_of(conn.user.id))},
+                          re=request.re, room=table.id)
+
+    def _member(self, table: Table, user_id: int) -> Player:
+        """Who a user is in the room: a seated player, or a member connected to it (a
+        spectator); a stranger's name is unknown."""
+        number = table.seat_of(user_id)
+        if number is not None:
+            return table.seats[number].player
+        for conn_id in self._members.get(table.id, ()):
+            conn = self._conns.get(conn_id)
+            if conn is not None and conn.user.id == user_id:
+                return conn.user
+        return Player(user_id, "")
+
 
 _HANDLERS: dict[type, Callable[[Engine, Any], None]] = {
     SignIn: Engine._sign_in,
@@ -572,8 +775,13 @@ _HANDLERS: dict[type, Callable[[Engine, Any], None]] = {
     Join: Engine._join,
     AddBot: Engine._add_bot,
     Start: Engine._start,
+    Rematch: Engine._rematch,
     Move: Engine._move,
     Leave: Engine._leave,
+    Back: Engine._back,
+    QuickPlay: Engine._quick_play,
     Timer: Engine._timer,
+    Chat: Engine._chat,
+    Mute: Engine._mute,
     Recover: Engine._recover,
 }

@@ -15,8 +15,8 @@ from game_server.tables.actions import Action, Player
 from game_server.tables.changes import TableError
 
 __all__ = [
-    "AddBot", "Commit", "Create", "Deadline", "Delivery", "Disconnect", "Effects", "Join",
-    "Leave", "Move", "Re", "Recover", "RoomList", "SignIn", "Start", "Timer",
+    "AddBot", "Back", "Chat", "Commit", "Create", "Deadline", "Delivery", "Disconnect",
+    "Effects", "Join", "Leave", "Move", "Mute", "Rematch", "QuickPlay", "Re", "Recover", "RoomList", "SignIn", "Start", "Timer",
 ]
 
 Re = str | int | None
@@ -54,6 +54,14 @@ class Create:
     seats: int | None = None
     re: Re = None
     room: str | None = None
+    #: A turn clock, `{"move": seconds, "bank": seconds}` (None: no clock).
+    clock: dict[str, Any] | None = None
+    #: Spectators and players chat together during games too (game_server/tables/chat.py).
+    spectator_chat: bool = False
+    #: Who may watch: "public", "none" or "delayed", and how many moves a delayed room's
+    #: spectators are behind (None: the default; game_server/tables/watching.py).
+    spectators: str = "public"
+    spectator_delay: int | None = None
 
 
 @dataclass(frozen=True)
@@ -88,8 +96,50 @@ class Move:
 
 
 @dataclass(frozen=True)
+class QuickPlay:
+    """Sit at the waiting quick-play room of `game` with the most players, or open one
+    (`room`: its id, chosen beforehand as for `Create`)."""
+    conn: int
+    game: str
+    re: Re = None
+    room: str | None = None
+
+
+@dataclass(frozen=True)
+class Back:
+    """A player the turn clock marked away is back (docs/protocol.md, "Turn clocks")."""
+    conn: int
+    re: Re = None
+
+
+@dataclass(frozen=True)
+class Rematch:
+    """A player asks to play again after a game (tables/rematch.py)."""
+    conn: int
+    re: Re = None
+
+
+@dataclass(frozen=True)
 class Leave:
     conn: int
+    re: Re = None
+
+
+@dataclass(frozen=True)
+class Chat:
+    """Say `text` (not yet cleaned) to the room the connection is in, or to the lobby; `at`:
+    the server's time now, ISO 8601 UTC (the engine keeps no wall clock)."""
+    conn: int
+    text: str
+    at: str
+    re: Re = None
+
+
+@dataclass(frozen=True)
+class Mute:
+    """The room's owner mutes a member (by user id) for the rest of the game."""
+    conn: int
+    user_id: int
     re: Re = None
 
 
@@ -146,9 +196,16 @@ class Effects:
     deadlines: list[Deadline] = field(default_factory=list)
     error: TableError | None = None
     room_list_changed: bool = False
+    #: Room chat said, to keep with the game's history (`tables.chat.ChatLine`); never
+    #: waited for.
+    said: list[Any] = field(default_factory=list)
+    #: A lobby chat message for the lobbies of the other servers (this server's lobby is in
+    #: `deliveries`).
+    lobby_chat: dict[str, Any] | None = None
 
     def extend(self, other: Effects) -> None:
         self.commits += other.commits
         self.deliveries += other.deliveries
         self.deadlines += other.deadlines
         self.room_list_changed |= other.room_list_changed
+        self.said += other.said

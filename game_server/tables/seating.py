@@ -9,6 +9,7 @@ Imports only `actions` and `changes`.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -18,10 +19,22 @@ from game_server.tables.changes import Change, Status, TableError
 if TYPE_CHECKING:
     from game_server.tables.table import Table
 
-__all__ = ["BOT_NAME", "Seat", "Seating"]
+__all__ = ["BOT_NAME", "BOT_NAMES", "Seat", "Seating", "bot_name"]
 
-#: Name shown for a bot that is not playing for anyone.
+#: Name shown for a bot that is not playing for anyone, when it has none of its own.
 BOT_NAME = "Bot {seat}"
+#: The names bots play under, "Ada (bot)"; at least as many as a room has seats (10), so the
+#: bots of one room never share one.
+BOT_NAMES = ("Ada", "Alan", "Grace", "Edsger", "Barbara", "Donald", "Frances", "Claude",
+             "Radia", "Niklaus", "Hedy", "Tim")
+
+
+def bot_name(room_id: str, seat: int) -> str:
+    """The name of the bot added in `seat` of room `room_id`: from a fixed list, a room's
+    bots each a different one, and the same every time the room is replayed (it depends on
+    the room's id and the seat only)."""
+    start = zlib.crc32(room_id.encode("utf-8"))
+    return f"{BOT_NAMES[(start + seat) % len(BOT_NAMES)]} (bot)"
 
 
 @dataclass
@@ -32,6 +45,8 @@ class Seat:
     connected: bool = True
     # Why a bot plays for `player`: "left" or "timeout"; None while the player plays.
     replaced: str | None = None
+    #: The name a plain bot plays under (`bot_name`).
+    name: str | None = None
 
     @property
     def human(self) -> bool:
@@ -41,7 +56,7 @@ class Seat:
     def entry(self) -> dict[str, Any]:
         """The seat as every view shows it."""
         if self.player is None:
-            user = {"id": None, "name": BOT_NAME.format(seat=self.number)}
+            user = {"id": None, "name": self.name or BOT_NAME.format(seat=self.number)}
         else:
             user = {"id": self.player.id, "name": self.player.name}
         return {"seat": self.number, "user": user, "bot": self.bot,
@@ -57,6 +72,8 @@ class Seating:
             seat = self.seats[own]
             if seat.bot:
                 seat.bot, seat.replaced, seat.connected = False, None, True
+                if self.clock is not None:
+                    self.clock.back(own)  # taking the seat back is acting again
                 return [self._change({"type": "reclaim", "seat": own})]
             if not seat.connected:
                 seat.connected = True
@@ -122,15 +139,21 @@ class Seating:
         else:
             self.seats[number] = None
             event = {"type": "leave", "seat": number}
+            if self.clock is not None:
+                self.clock.back(number)  # whoever sits here next is not away
         self._pass_ownership()
         return [self._change(event)]
 
-    def _add_bot(self: Table, player: Player) -> list[Change]:
+    def _add_bot(self: Table, player: Player, name: str | bool = True) -> list[Change]:
+        """`name`: the bot's name; True: a new one (`bot_name`); False: none, as the bots of
+        logs written before bots had names (shown as "Bot <seat>")."""
         self._require_owner(player)
         if self.status is Status.PLAYING:
             raise TableError("game_started", "Bots can only be added between games.")
         number = self._free_seat()
-        self.seats[number] = Seat(number, None, bot=True)
+        if name is True:
+            name = bot_name(self.id, number)
+        self.seats[number] = Seat(number, None, bot=True, name=name or None)
         return [self._change({"type": "add_bot", "seat": number})] + self._start_if_full()
 
     def _start_if_full(self: Table) -> list[Change]:

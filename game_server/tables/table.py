@@ -13,14 +13,20 @@ I/O. Imports only the rules layer and `actions`.
 from __future__ import annotations
 
 import pickle
+import secrets
 from collections import deque
 from typing import Any, Callable
 
 from game_server.rules import GAMES, Game
+from game_server.rules.fairness import SALT_BYTES
 from game_server.tables.actions import Action, Player, current_kind
 from game_server.tables.changes import Change, Status, TableError
+from game_server.tables.clock import ClockSettings, TurnClock
+from game_server.tables.chat import Chatting
 from game_server.tables.dealing import Dealing
 from game_server.tables.seating import Seat, Seating
+from game_server.tables.rematch import Rematching
+from game_server.tables.watching import Watching
 
 __all__ = ["Change", "Seat", "Status", "Table", "TableError"]
 
@@ -31,7 +37,12 @@ __all__ = ["Change", "Seat", "Status", "Table", "TableError"]
 RECENT_CHANGES = 64
 
 
-class Table(Seating, Dealing):
+def new_salt() -> str:
+    """A fresh salt for a deal's deck commitment: 32 bytes from the operating system, as hex."""
+    return secrets.token_hex(SALT_BYTES)
+
+
+class Table(Seating, Dealing, Chatting, Watching, Rematching):
     """One room and the games played in it.
 
     Membership changes come from `Seating`, dealing and moves from `Dealing`. A public method
@@ -39,7 +50,8 @@ class Table(Seating, Dealing):
     """
 
     def __init__(self, room_id: str, name: str, game: str, seats: int,
-                 seeds: Callable[[], int], seq: int = 0) -> None:
+                 seeds: Callable[[], int], seq: int = 0,
+                 salts: Callable[[], str | None] | None = None) -> None:
         self.rules: type[Game] = GAMES.get(game)  # type: ignore[assignment]
         if self.rules is None:
             raise TableError("bad_message", f"unknown game {game!r}")
@@ -67,10 +79,30 @@ class Table(Seating, Dealing):
         # (docs/performance.md). Read `history`.
         self._history: list[bytes] = []
         self._dealt: list[int] = []
+        # Deck commitments (docs/fairness.md): where salts come from, the salts this action
+        # drew, and each deal of the current game as {"deal", "order", "salt", "deck_commit"}.
+        self._salts: Callable[[], str | None] = salts or new_salt
+        self._new_salts: list[str] = []
+        self._deals: list[dict[str, Any]] = []
+        self._began = False  # this action dealt a new game
+        self._deal_seed_feed: Callable[[], int | None] | None = None  # set while replaying
         self._ended: dict[str, Any] | None = None
         #: The latest changes, each a pickled (seq, event, {user id: that user's private
         #: version}), for `events_since`.
         self._recent: deque[bytes] = deque(maxlen=RECENT_CHANGES)
+        #: Chat rules (`Chatting`): spectators talk to players during games too; mutes.
+        self.spectator_chat = False
+        self._mutes: dict[int, int] = {}
+        #: The room's turn clock (None: none); `now` is the time of the change being made,
+        #: set by the engine live and from each action's `clock.at` on replay.
+        self.clock: TurnClock | None = None
+        self.now = 0.0
+        #: A quick-play room (docs/protocol.md, "Quick play").
+        self.quick = False
+        #: Who may watch, and what spectators see when (`Watching`, tables/watching.py).
+        self._init_watching()
+        #: Rematch votes and running totals (`Rematching`, tables/rematch.py).
+        self._init_rematch()
 
     # --- queries -------------------------------------------------------------------------
 
@@ -96,9 +128,31 @@ class Table(Seating, Dealing):
 
     def summary(self) -> dict[str, Any]:
         """This room's entry in the lobby's room list."""
-        return {"id": self.id, "name": self.name, "game": self.game_kind,
-                "seats": len(self.seats), "players": self.taken,
-                "spectators": len(self.spectators), "status": self.status.value}
+        summary = {"id": self.id, "name": self.name, "game": self.game_kind,
+                   "seats": len(self.seats), "players": self.taken,
+                   "spectators": len(self.spectators), "status": self.status.value}
+        if self.spectator_policy != "public":  # absent: public
+            summary["spectator_policy"] = self.spectator_policy
+            if self.spectator_policy == "delayed":
+                summary["spectator_delay"] = self.spectator_delay
+        # Two rooms may share a name: the lobby tells them apart by their owner.
+        owner = self.seats[self.owner] if self.owner is not None else None
+        if owner is not None and owner.player is not None:
+            summary["owner_name"] = owner.player.name
+        if self.quick:
+            summary["quick"] = True
+        return summary
+
+    def fill_with_bots(self) -> list[Change]:
+        """A quick-play room that waited long enough: bots take its empty seats, in the
+        owner's name (recorded as the owner's `add_bot`s), and the game starts."""
+        if self.status is not Status.WAITING or self.owner is None:
+            return []
+        owner = self.seats[self.owner].player
+        changes: list[Change] = []
+        while self.taken < len(self.seats):
+            changes += self.add_bot(owner)
+        return changes
 
     def to_act(self) -> list[int]:
         """The seats that may move now, in seat order."""
@@ -107,8 +161,19 @@ class Table(Seating, Dealing):
         return sorted(self.players[player] for player in self.game.to_act())
 
     def bots_to_act(self) -> list[int]:
-        """The seats played by bots that may move now."""
-        return [number for number in self.to_act() if self.seats[number].bot]
+        """The seats played by bots that may move now (a seat the clock marked away too)."""
+        away = self.clock.away if self.clock is not None else ()
+        return [number for number in self.to_act()
+                if self.seats[number].bot or number in away]
+
+    def clock_deadlines(self) -> dict[int, float]:
+        """Seat -> when it times out, for each seat whose turn clock runs."""
+        return self.clock.deadlines() if self.clock is not None else {}
+
+    def _running_clocks(self) -> list[int]:
+        """The seats whose clocks run: to act, played by a person, not away."""
+        return [number for number in self.to_act()
+                if self.seats[number].human and number not in self.clock.away]
 
     def player_of(self, seat: int | None) -> int | None:
         """The game player of a room seat (None: no seat, or not in the current game)."""
@@ -150,6 +215,33 @@ class Table(Seating, Dealing):
         }
         if self._result is not None:
             view["result"] = self._result
+        if self.spectator_chat:
+            view["spectator_chat"] = True
+        if self.spectator_policy != "public":
+            view["spectator_policy"] = self.spectator_policy
+            if self.spectator_policy == "delayed":
+                view["spectator_delay"] = self.spectator_delay
+        muted = self.muted()
+        if muted:
+            view["muted"] = muted
+        if self._deals:
+            view.update(self._deck_view())
+        view.update(self._rematch_view())
+        if self.clock is not None:
+            view["clock"] = self.clock.view(self.now)
+        return view
+
+    def _deck_view(self) -> dict[str, Any]:
+        """The current (or last) deal's commitment; once the game is over, the order and salt
+        of each of its deals. A match's earlier deals stay closed until the match ends: their
+        cards are the same 52 codes that the hands hold now."""
+        view: dict[str, Any] = {}
+        if self._deals[-1]["deck_commit"] is not None:
+            view["deck_commit"] = self._deals[-1]["deck_commit"]
+        # Deals replayed from a log written before commitments were made have none to show.
+        ended = [dict(deal) for deal in self._deals if deal["salt"] is not None]
+        if self.game.is_finished and ended:
+            view["deck_reveals"] = ended
         return view
 
     def _view(self, public: dict[str, Any], seat: int | None) -> dict[str, Any]:
@@ -191,11 +283,22 @@ class Table(Seating, Dealing):
 
     def add_bot(self, player: Player) -> list[Change]:
         """Raises: TableError (not_a_player, not_owner, game_started, room_full)."""
-        return self._record("add_bot", self._add_bot(player), user=player)
+        changes = self._add_bot(player)
+        name = self.seats[changes[0].event["seat"]].name if changes else None
+        return self._record("add_bot", changes, user=player, bot_name=name)
 
     def start(self, player: Player) -> list[Change]:
         """Raises: TableError (not_a_player, not_owner, game_started, game_not_started)."""
         return self._record("start", self._start(player), user=player)
+
+    def rematch(self, player: Player) -> list[Change]:
+        """The player asks for a rematch after a game: the next game is dealt, to the same
+        seats, once every person seated has asked (the owner can also `start` it).
+
+        Raises:
+            TableError: not_a_player, game_started (a game runs), game_not_started (none yet).
+        """
+        return self._record("rematch", self._rematch(player), user=player)
 
     def play(self, player: Player, move: Any) -> list[Change]:
         """Apply a move (a value of the game's own, from `rules.parse_move`) of the player's
@@ -206,7 +309,36 @@ class Table(Seating, Dealing):
             RulesError: not_your_turn, not_in_hand, illegal_move.
         """
         number = self._seat_in_person(player, "play")
-        return self._record("move", self._move(number, move), seat=number, move=move)
+        changes = self._record("move", self._move(number, move), seat=number, move=move)
+        if self.clock is not None and number in self.clock.away:
+            # Any move of their own brings an away player back.
+            changes += self._record("back", self._back(number), user=player, seat=number)
+        return changes
+
+    def open(self, player: Player, options: dict[str, Any]) -> list[Change]:
+        """Set a new room's options (`clock`, `quick`) and seat its first player, as one
+        action.
+
+        Raises:
+            TableError: bad_message for options out of bounds.
+        """
+        self._check_options(options)
+        return self._record("open", self._open(player, options), user=player,
+                            options=options)
+
+    def time_out(self, number: int) -> list[Change]:
+        """The seat's turn clock ran out: its bank is spent and the bot moves for it."""
+        move = self.game.bot_move(self.player_of(number))
+        return self._record("timeout", self._time_out(number, move), seat=number, move=move)
+
+    def back(self, player: Player) -> list[Change]:
+        """The player the clock marked away is back (nothing changes if they were not away).
+
+        Raises:
+            TableError: not_a_player.
+        """
+        number = self._seat_in_person(player, "do that")
+        return self._record("back", self._back(number), user=player, seat=number)
 
     def play_bots(self) -> list[Change]:
         """Make the moves of every bot that may move now, one change each."""
@@ -236,14 +368,17 @@ class Table(Seating, Dealing):
         replaying the committed ones (and those kept) afresh."""
         kept = self.journal[:keep]
         fresh = Table.replay(self.id, self.name, self.game_kind, len(self.seats),
-                             self.history + kept, seeds=self._seeds)
+                             self.history + kept, seeds=self._seeds, salts=self._salts)
         history = self._history
         self.__dict__.update(fresh.__dict__)
+        if self.game is not None:
+            self.game.deal_seeds = self._later_deal_seed  # bound to this table, not `fresh`
         self._history, self.journal = history, kept
 
     @classmethod
     def replay(cls, room_id: str, name: str, game: str, seats: int, actions: list[Action],
-               seeds: Callable[[], int] | None = None) -> Table:
+               seeds: Callable[[], int] | None = None,
+               salts: Callable[[], str | None] | None = None) -> Table:
         """Rebuild a room from its actions; the result's history is `actions`.
 
         Games dealt during the replay use the seeds the actions recorded; later games use
@@ -256,26 +391,79 @@ class Table(Seating, Dealing):
         if seeds is None:
             from game_server.tables.lobby import random_seed
             seeds = random_seed
-        table = cls(room_id, name, game, seats, seeds=seeds)
+        table = cls(room_id, name, game, seats, seeds=seeds, salts=salts)
         replay_into(table, actions)
         table._history = [pickle.dumps(action, pickle.HIGHEST_PROTOCOL) for action in actions]
         return table
 
     def _record(self, name: str, changes: list[Change], user: Player | None = None,
-                seat: int | None = None, move: Any = None) -> list[Change]:
+                seat: int | None = None, move: Any = None,
+                options: dict[str, Any] | None = None,
+                bot_name: str | None = None) -> list[Change]:
         if changes:
             self.journal.append(Action(
-                seq=self.seq, kind=current_kind(name), game=self.games_played,
+                seq=self.seq, kind=current_kind(name, bool(self._dealt or self._new_salts)),
+                game=self.games_played,
                 user=user, seat=seat,
                 move=self.rules.move_to_json(move) if move is not None else None,
                 seeds=tuple(self._dealt), started=self._started_record(),
-                finished=self._ended))
+                finished=self._ended, options=options, clock=self._clock_record(seat),
+                bot_name=bot_name,
+                salts=tuple(self._new_salts)))
         self._dealt.clear()
+        self._new_salts.clear()
+        self._began = False
         self._ended = None
         return changes
 
+    def _clock_record(self, seat: int | None) -> dict[str, Any] | None:
+        """What the move log keeps of the clocks with an action: its time, and the bank the
+        action's seat has left (so a replayed room's clocks go on from where they were)."""
+        if self.clock is None:
+            return None
+        record: dict[str, Any] = {"at": self.now}
+        if seat is not None and self.clock.banks.get(seat) is not None:
+            record["bank"] = self.clock.banks[seat]
+        return record
+
+    @staticmethod
+    def _check_options(options: dict[str, Any]) -> None:
+        unknown = set(options) - {"clock", "quick", "spectator_chat", "spectators",
+                                  "spectator_delay"}
+        if unknown:
+            raise TableError("bad_message", f"unknown room options {sorted(unknown)}")
+        Watching._check_spectators(options)
+        if options.get("clock") is not None:
+            try:
+                ClockSettings.parse(options["clock"])
+            except ValueError as error:
+                raise TableError("bad_message", str(error)) from None
+
+    def _open(self, player: Player, options: dict[str, Any]) -> list[Change]:
+        if options.get("clock") is not None:
+            self.clock = TurnClock(ClockSettings.parse(options["clock"]))
+        self.quick = bool(options.get("quick"))
+        # Chat: spectators and players hear each other during games too (tables/chat.py).
+        self.spectator_chat = bool(options.get("spectator_chat"))
+        self._set_spectators(options)
+        return self._sit(player)
+
+    def _time_out(self, number: int, move: Any) -> list[Change]:
+        if self.clock is None or self.status is not Status.PLAYING:
+            raise TableError("game_not_started")
+        # The bot's move costs the seat nothing more; then its bank is spent.
+        self.clock.started.pop(number, None)
+        changes = self._move(number, move)
+        away = self.clock.time_out(number)
+        return changes + [self._change({"type": "timeout", "seat": number, "away": away})]
+
+    def _back(self, number: int) -> list[Change]:
+        if self.clock is None or not self.clock.back(number):
+            return []
+        return [self._change({"type": "back", "seat": number})]
+
     def _started_record(self) -> dict[str, Any] | None:
-        if not self._dealt:
+        if not self._began:
             return None
         return {"number": self.games_played, "seed": self.seed, "dealer": self._dealer_seat,
                 "seats": [{"seat": s.number, "user": s.player.id if s.player else None,

@@ -56,7 +56,8 @@ class ApiHandler(tornado.web.RequestHandler):
 
 
 class GameHandler(ApiHandler):
-    """GET /api/games/<id>: a finished game with its full move log and every hand."""
+    """GET /api/games/<id>[?positions=1]: a finished game with its full move log and every
+    hand (and the position after each move)."""
 
     async def get(self, game_id: str) -> None:
         number = int(game_id)
@@ -70,7 +71,9 @@ class GameHandler(ApiHandler):
         elif record["status"] != "finished":
             self.fail(409, "the game is still being played; its record opens when it ends")
         else:
-            self.reply(reveal(record))
+            # ?positions=1: the position after every move too (the web client's replay).
+            positions = self.get_query_argument("positions", "") in ("1", "true")
+            self.reply(reveal(record, positions=positions))
 
 
 class UserGamesHandler(ApiHandler):

@@ -4,8 +4,11 @@
   subprocess, in a temporary folder with its own SQLite database, on a free port, with bots that
   wait `BOT_DELAY` seconds so that a person watching could follow but the tests stay fast. Its
   output is kept; a traceback or an ERROR line in it fails the test during which it appeared.
-- `browser` (one per module): Chromium from /usr/bin/chromium with the flags this machine needs.
-  Without it the tests are skipped with a reason, except in CI (env `CI` set), where they fail.
+- `shared_server` (one for the whole run): the same, for test modules that need no server of
+  their own (each user they sign in has a name of their own); it saves a server start a module.
+- `browser` (one per module): Chromium from `CHROMIUM_PATH` (default /usr/bin/chromium) with
+  the flags this machine needs. Without it the tests are skipped with a reason that says so,
+  except in CI (env `CI` set), where they fail.
 - `open_page`: a new browser context (a separate user: own cookies and sessionStorage) with a
   test-only hook, `window.__GAME_TEST__`, through which the client records every frame it
   receives. Uncaught page errors fail the test.
@@ -31,7 +34,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
+# Debian's Chromium; another build (a developer's own) through CHROMIUM_PATH.
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -133,13 +137,27 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GameServer
     _stop_server(server)
 
 
+@pytest.fixture(scope="session")
+def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GameServer]:
+    """A real game server shared by the test modules that ask for it (not `live_server`)."""
+    if not SOCKJS_CLIENT.exists():
+        pytest.fail(f"{SOCKJS_CLIENT} is missing: run `npm ci` in web_client/ (make test does)")
+    # Its bots move at once: no test of it watches them, and a game against them ends sooner.
+    server = _start_server(tmp_path_factory.mktemp("shared-game-server"),
+                           {"GAME_BOT_DELAY": "0.01"})
+    yield server
+    _stop_server(server)
+
+
 @pytest.fixture(autouse=True)
 def _server_log_is_clean(request: pytest.FixtureRequest) -> Iterator[None]:
     """Fail a test during which the server logged an error or a traceback."""
-    if "live_server" not in request.fixturenames:
+    name = next((name for name in ("live_server", "shared_server")
+                 if name in request.fixturenames), None)
+    if name is None:
         yield
         return
-    server: GameServer = request.getfixturevalue("live_server")
+    server: GameServer = request.getfixturevalue(name)
     start = len(server.log_text())
     yield
     new = server.log_text()[start:]
@@ -152,7 +170,8 @@ def _server_log_is_clean(request: pytest.FixtureRequest) -> Iterator[None]:
 def browser() -> Iterator[object]:
     """Headless Debian Chromium (Playwright's own browser download does not work here)."""
     if not Path(CHROMIUM).exists():
-        reason = f"{CHROMIUM} is not installed (apt-get install chromium; .ci/run does it)"
+        reason = (f"no Chromium at {CHROMIUM}: install it (apt-get install chromium; .ci/run "
+                  f"does) or set CHROMIUM_PATH to a Chromium or Chrome binary")
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)

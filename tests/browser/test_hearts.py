@@ -312,10 +312,14 @@ def test_hearts_on_a_desktop_by_clicks(open_page, artifacts):
     panel = page.get_by_test_id("game-over")
     expect(panel).to_be_visible()
     page.screenshot(path=str(artifacts / "hearts-game-over-desktop.png"))
-    result = [m for m in frames(page) if m.get("msg") == "state"][-1]["table"]["result"]
+    final = [m for m in frames(page) if m.get("msg") == "state"][-1]["table"]
+    result = final["result"]
     winner = result["winner"]
+    # The bots play under names of their own ("Ada (bot)"), as the view says.
+    winner_name = next(entry["user"]["name"] for entry in final["seats"]
+                       if entry is not None and entry["seat"] == winner)
     expect(page.get_by_test_id("winner")).to_have_text(
-        "You win! ♛" if winner == 0 else f"Bot {winner} wins")
+        "You win! ♛" if winner == 0 else f"{winner_name} wins")
     rows = panel.locator("[data-testid^='score-']")
     expect(rows).to_have_count(4)
     expect(panel.locator(f"[data-testid='score-{winner}']")).to_have_class(re.compile(r"\bis-winner\b"))
@@ -324,7 +328,7 @@ def test_hearts_on_a_desktop_by_clicks(open_page, artifacts):
     assert totals[winner] == min(totals.values()) and max(totals.values()) >= 100, totals
     assert totals == dict(enumerate(result["scores"])), (totals, result)
     expect(page.get_by_test_id("log-line").last).to_have_text(
-        "You win the game" if winner == 0 else f"Bot {winner} wins the game")
+        "You win the game" if winner == 0 else f"{winner_name} wins the game")
 
     expect(watcher.get_by_test_id("game-over")).to_be_visible()
     expect(watcher.get_by_test_id("hand")).to_have_count(0)

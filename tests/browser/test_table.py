@@ -187,7 +187,8 @@ def test_a_keyboard_alone_can_play(open_page):
     else:
         raise AssertionError("Tab never reached a card")
     label = page.evaluate("() => document.activeElement.getAttribute('aria-label')")
-    assert re.fullmatch(r"(Two|Three|Four|Five|Six|Seven|Eight|Nine|Ten|Jack|Queen|King|Ace) of "
+    # The name begins with the card's index as shown ("Q♠ Queen of spades", WCAG 2.5.3).
+    assert re.fullmatch(r"(?:[2-9JQKA]|10)[♣♦♥♠] (Two|Three|Four|Five|Six|Seven|Eight|Nine|Ten|Jack|Queen|King|Ace) of "
                         r"(clubs|diamonds|hearts|spades)", label), label
     target = next(card for card in view.playable if card[0] != "8") if any(
         card[0] != "8" for card in view.playable) else view.playable[0]

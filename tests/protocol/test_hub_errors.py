@@ -211,6 +211,44 @@ async def _(w: World):
     return w.gus, {"msg": "room_list"}
 
 
+@scenario("chat_empty")
+async def _(w: World):
+    return w.gus, {"msg": "chat", "text": " \u202e\u2066 \n"}
+
+
+@scenario("chat_too_long")
+async def _(w: World):
+    return w.cid, {"msg": "chat", "text": "x" * 201}
+
+
+@scenario("chat_rate_limited")
+async def _(w: World):
+    w.clock.step = 0.0  # time stands still: five messages fill the window
+    for n in range(5):
+        w.gus.request("chat", text=f"hello {n}")
+    return w.gus, {"msg": "chat", "text": "one too many"}
+
+
+@scenario("muted")
+async def _(w: World):
+    w.ann.request("mute", user_id=CID)
+    return w.cid, {"msg": "chat", "text": "the bot holds an eight"}
+
+
+@scenario("not_a_member")
+async def _(w: World):
+    return w.ann, {"msg": "mute", "user_id": GUS}
+
+
+@scenario("no_spectators")
+async def _(w: World):
+    # Dee leaves her waiting room and opens one nobody may watch (spectator policies).
+    w.dee.request("create", game="crazy_eights", name="Private", seats=2, spectators="none")
+    await w.net.settle()
+    assert w.dee.last["msg"] == "state", w.dee.last
+    return w.gus, {"msg": "join", "room": w.dee.room, "as": "spectator"}
+
+
 @scenario("internal")
 async def _(w: World):
     def broken(hub, peer, message, re):

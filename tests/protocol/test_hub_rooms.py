@@ -26,7 +26,7 @@ async def test_create_seats_the_creator_and_replies_a_state_with_re(net: Net) ->
     await net.settle()
     assert ann.last["rooms"] == [{"id": state["room"], "name": "Ann's table",
                                   "game": "crazy_eights", "seats": 4, "players": 1,
-                                  "spectators": 0, "status": "waiting"}]
+                                  "spectators": 0, "status": "waiting", "owner_name": "Ann"}]
 
 
 async def test_a_join_tells_everyone_and_only_the_joiner_gets_re(net: Net) -> None:
@@ -264,7 +264,7 @@ async def test_the_room_list_is_pushed_to_the_lobby(net: Net, quick_room_list) -
     assert "re" not in pushed
     assert pushed["rooms"] == [{"id": room, "name": "Pushed", "game": "crazy_eights",
                                 "seats": 2, "players": 1, "spectators": 0,
-                                "status": "waiting"}]
+                                "status": "waiting", "owner_name": "Ann"}]
     assert dee.new() == [pushed] and bob.new() == [pushed]
     assert anonymous.messages == [], "only signed-in connections get the list"
     assert [m["msg"] for m in ann.new()] == ["state"], "a member is not in the lobby"
@@ -286,7 +286,7 @@ async def test_room_list_pushes_are_gathered(net: Net, quick_room_list) -> None:
     (pushed,) = gus.new()
     assert pushed["rooms"] == [{"id": ann.room, "name": "Busy", "game": "crazy_eights",
                                 "seats": 5, "players": 4, "spectators": 0,
-                                "status": "waiting"}]
+                                "status": "waiting", "owner_name": "Ann"}]
 
 
 async def test_a_player_who_left_and_asks_to_watch_watches(net: Net) -> None:

@@ -143,11 +143,20 @@ SHAPES: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "leave": st.just({"msg": "leave"}),
     "start": st.just({"msg": "start"}),
     "add_bot": st.just({"msg": "add_bot"}),
+    "back": st.just({"msg": "back"}),
+    "rematch": st.just({"msg": "rematch"}),
+    "quick_play": st.builds(lambda game: {"msg": "quick_play", "game": game},
+                            st.sampled_from(GAME_NAMES + ["chess"])),
     "move": ANY_MOVE.map(lambda move: {"msg": "move", "move": move}),
     "take": st.sampled_from([{"msg": "take"}, {"msg": "take", "from": "deck"}]),
     "put": st.builds(lambda card, suit: {"msg": "put", "card": card,
                                          **({"suit": suit} if suit else {})},
                      CARD, st.one_of(st.none(), SUIT)),
+    "chat": st.builds(lambda text: {"msg": "chat", "text": text},
+                      st.one_of(st.sampled_from(["gg", " ", "\u202e\u2066", "x" * 201]),
+                                _odd_text())),
+    "mute": st.builds(lambda user: {"msg": "mute", "user_id": user},
+                      st.sampled_from([ANN, BOB, CID, DEE, UNKNOWN_USER, 0])),
 }
 assert set(SHAPES) == schema.CLIENT_TYPES, "a client message type has no shape here"
 

@@ -284,6 +284,12 @@ _GOOD: dict[str, st.SearchStrategy[Any]] = {
     "as": st.sampled_from(["player", "spectator"]),
     "since": st.integers(0, 2**53 - 1),
     "from": st.just("deck"),
+    "clock": st.fixed_dictionaries({"move": st.integers(5, 600), "bank": st.integers(0, 3600)}),
+    "text": _TEXT,
+    "user_id": st.integers(0, 2**53 - 1),
+    "spectator_chat": st.booleans(),
+    "spectators": st.sampled_from(["none", "public", "delayed"]),
+    "spectator_delay": st.integers(1, 20),
 }
 _WILD: st.SearchStrategy[Any] = st.one_of(
     st.none(),

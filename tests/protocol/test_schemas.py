@@ -83,6 +83,12 @@ def _violation(check, message: Any) -> SchemaViolation:
 def test_the_files_are_the_specified_messages_and_each_games_payloads():
     names = {p.relative_to(SCHEMA_DIR).as_posix() for p in SCHEMA_FILES}
     client = {"auth", "room_list", "create", "join", "add_bot", "start", "move", "leave"}
+    # Turn clocks and quick play (docs/protocol.md, "Turn clocks", "Quick play").
+    client |= {"back", "quick_play"}
+    # Chat (docs/protocol.md, "Chat"): said, and the owner's mute.
+    client |= {"chat", "mute"}
+    # Rematch (docs/protocol.md, "Rematch").
+    client |= {"rematch"}
     # Protocol 1's names of Crazy Eights moves, still accepted: each game lists its own.
     aliases = {name for game in GAMES.values() for name in game.MOVE_MESSAGES}
     assert aliases == {"take", "put"}
@@ -91,6 +97,7 @@ def test_the_files_are_the_specified_messages_and_each_games_payloads():
     # event: a change missed, in reply to a join with `since` (resuming).
     server = {"welcome", "room_list", "state", "event", "left", "error", "token", "redirect",
               "notify"}
+    server |= {"chat"}
     assert names == (
         {"defs.json"}
         | {f"client/{n}.json" for n in client | aliases}
@@ -374,6 +381,7 @@ VALID_CLIENT = [
     {"msg": "join", "room": "A" * 32, "as": "spectator", "id": "x" * 64},
     {"msg": "add_bot"},
     {"msg": "start", "id": 3},
+    {"msg": "rematch"}, {"msg": "rematch", "id": "again"},
     {"msg": "move", "move": {"type": "take"}},
     {"msg": "move", "move": {"type": "put", "card": "8S", "suit": "D"}, "id": 5},
     {"msg": "move", "move": {"type": "pass", "cards": ["2C", "QS", "AH"]}, "id": "p"},
@@ -388,6 +396,12 @@ VALID_CLIENT = [
     {"msg": "put", "card": "8S"},
     {"msg": "put", "card": "2C", "suit": "H"},
     {"msg": "leave"},
+    {"msg": "create", "game": "crazy_eights", "name": "Timed", "clock": {"move": 30, "bank": 60}},
+    {"msg": "create", "game": "hearts", "name": "x", "clock": {"move": 5, "bank": 0}, "id": 1},
+    {"msg": "quick_play", "game": "crazy_eights"},
+    {"msg": "quick_play", "game": "hearts", "id": "q"},
+    {"msg": "back"},
+    {"msg": "back", "id": 9},
 ]
 
 #: (game, a move payload its schema accepts)
@@ -496,6 +510,14 @@ INVALID_CLIENT = [
     ({"msg": "join"}, "room", "room: missing"),
     ({"msg": "put"}, "card", "card: missing"),
     ({"msg": "move"}, "move", "move: missing"),
+    ({"msg": "quick_play"}, "game", "game: missing"),
+    ({"msg": "create", "game": "hearts", "name": "x", "clock": {"move": 30}}, "clock.bank",
+     "clock.bank: missing"),
+    ({"msg": "create", "game": "hearts", "name": "x", "clock": {"move": 4, "bank": 0}},
+     "clock.move", "clock.move: 4 is less than the minimum of 5"),
+    ({"msg": "create", "game": "hearts", "name": "x", "clock": {"move": 30, "bank": 1.5}},
+     "clock.bank", "clock.bank: must be an integer, not 1.5"),
+    ({"msg": "back", "seat": 1}, None, "unknown field 'seat'"),
     # wrong type
     ({"msg": "auth", "token": 5}, "token", "token: must be a string, not 5"),
     ({"msg": "auth", "protocol": "2", "token": "t"}, "protocol",

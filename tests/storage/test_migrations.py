@@ -57,7 +57,7 @@ def test_upgrade_from_empty_then_downgrade_to_base(database_url):
     migrate.upgrade(database_url)
     assert migrate.current(database_url) == migrate.head()
     assert table_names(database_url) == {
-        "alembic_version", "users", "rooms", "games", "game_seats", "moves"}
+        "alembic_version", "users", "rooms", "games", "game_seats", "moves", "chat_messages"}
     # The migrated schema is usable.
     engine = make_engine(database_url)
     try:

@@ -87,7 +87,7 @@ def test_join_fills_the_room_and_the_game_deals(game):
     assert fx.error is None
     (commit,) = fx.commits
     (action,) = commit.actions  # the join, which dealt: one action with the seed
-    assert action.kind == "sit@1" and action.seeds == (table.seed,)
+    assert action.kind == "sit@2" and action.seeds == (table.seed,)
     assert action.started["number"] == 1
     received = deliveries_by_conn(fx)
     assert set(received) == set(range(1, seats + 1))
@@ -463,6 +463,6 @@ def test_the_room_list(game):
     (delivery,) = fx.deliveries
     assert delivery.message == {"msg": "room_list", "rooms": [
         {"id": table.id, "name": f"{game} room", "game": game, "seats": seats_of(game),
-         "players": 1, "spectators": 0, "status": "waiting"}]}
+         "players": 1, "spectators": 0, "status": "waiting", "owner_name": USERS[1].name}]}
     fx = driver.handle(Start(1))
     assert fx.error.code == "game_not_started"  # one player is not enough for either game

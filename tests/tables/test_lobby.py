@@ -112,11 +112,11 @@ def test_room_list_summarises_every_room_waiting_first() -> None:
     assert [room["status"] for room in rooms] == ["waiting", "playing", "finished"]
     assert rooms == [
         {"id": waiting.id, "name": "Waiting", "game": "crazy_eights", "seats": 5,
-         "players": 1, "spectators": 0, "status": "waiting"},
+         "players": 1, "spectators": 0, "status": "waiting", "owner_name": BOB.name},
         {"id": playing.id, "name": "Playing", "game": "crazy_eights", "seats": 3,
-         "players": 2, "spectators": 1, "status": "playing"},
+         "players": 2, "spectators": 1, "status": "playing", "owner_name": ANN.name},
         {"id": finished.id, "name": "Finished", "game": "crazy_eights", "seats": 2,
-         "players": 2, "spectators": 0, "status": "finished"},
+         "players": 2, "spectators": 0, "status": "finished", "owner_name": "Cid"},
     ]
     lobby.close(playing.id)
     assert [room["id"] for room in lobby.room_list()] == [waiting.id, finished.id]

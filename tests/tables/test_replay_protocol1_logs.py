@@ -136,7 +136,7 @@ def test_a_replayed_protocol_1_room_plays_on_with_versioned_kinds(name):
     assert again.view_for(None) == table.view_for(None)
 
 
-@pytest.mark.parametrize("kind", ["sit@9", "move@2", "sit@", "put", "take", "play_bot", ""])
+@pytest.mark.parametrize("kind", ["sit@9", "move@3", "sit@", "put", "take", "play_bot", ""])
 def test_an_unknown_kind_is_refused(kind):
     with pytest.raises(UnknownKind, match="cannot replay"):
         Action.stored(kind, seq=1, game=0, user=Player(1, "Ann"))

@@ -21,6 +21,7 @@ from table_helpers import ANN, BOB, CID, DEE, EVE, PEOPLE, step
 from game_server.rules import Card, CrazyEights, RulesError, Suit
 from game_server.rules.crazy_eights import Put, Take
 from game_server.tables import Change, Player, Status, Table, TableError
+from game_server.tables.seating import bot_name
 
 SEED = 20240601
 EVENT_TYPES = {"join", "leave", "add_bot", "replace", "reclaim", "connect", "disconnect",
@@ -277,8 +278,8 @@ def test_a_bot_that_fills_the_room_is_two_changes_add_bot_then_start() -> None:
     assert [c.event["type"] for c in changes] == ["add_bot", "start"]
     assert table.status is Status.PLAYING
     entry = table.view_for(0)["seats"][1]
-    assert entry == {"seat": 1, "user": {"id": None, "name": "Bot 1"}, "bot": True,
-                     "connected": True}
+    assert entry == {"seat": 1, "user": {"id": None, "name": bot_name(table.id, 1)},
+                     "bot": True, "connected": True}
     assert table.view_for(0)["game_state"]["cards"] == [7, 7]  # two players: seven each
 
 

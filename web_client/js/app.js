@@ -33,10 +33,15 @@
 import { Connection, transportsFromQuery } from './connection.js';
 import {
   gameInfo, inviteOf, renderGameOptions, renderNotification, renderRoomList, renderRoomListNote,
-  renderRules, renderSeatOptions, renderStatus, renderTable, tableContext,
+  renderRules, renderSeatOptions, renderStatus, renderTable, tableContext, tickClocks,
 } from './render.js';
 import { describeEvent } from './log.js';
+import { announce, moveInHand, rovingHand, trapFocus } from './a11y.js';
+import { copyText, openRoom, pendingRoom, takeRoomLink } from './links.js';
+import { cueTurn, drawSoundToggle, planMotion, playMotion, setSound, soundOn } from './cues.js';
+import { linkGameOver, refreshHistory, watchReplayLinks } from './replay.js';
 import { loadRenderer, rendererFor } from './renderers.js';
+import { ChatPanel } from './chat.js';
 
 const SESSION_KEY = 'cardtable.session'; // {mode: "dev"|"token", name?, token, at}
 const ROOM_KEY = 'cardtable.room'; // {id, as: "player"|"spectator"}
@@ -71,6 +76,8 @@ const model = {
 };
 
 let connection = null;
+/** The chat panel (js/chat.js), made at start-up. */
+let chat = null;
 
 // ---------------------------------------------------------------------------------------------
 // Storage (sessionStorage: per tab, survives a reload)
@@ -160,6 +167,7 @@ function setView(view) {
     $(`view-${name}`).hidden = name !== view;
   }
   $('who').hidden = !model.user;
+  if (view === 'lobby') refreshHistory(model.user, model.games, true); // back from a game: news
   if (view === 'signin') {
     $('signin-name').value = $('signin-name').value || load(LAST_NAME_KEY, localStorage) || '';
   }
@@ -167,9 +175,11 @@ function setView(view) {
 }
 
 function draw() {
+  if (chat) chat.update(model);
   if (model.view === 'lobby') {
     $('rooms').replaceChildren(...[renderRoomListNote(model.roomsPartial),
       renderRoomList(model.rooms, model.games)].filter(Boolean));
+    refreshHistory(model.user, model.games);
   } else if (model.view === 'table' && model.state) {
     drawTable();
   }
@@ -197,21 +207,47 @@ function drawTable(focusKey = null) {
     renderer: currentRenderer(),
     info: gameInfo(model.games, model.state.table.game),
   }));
+  rovingHand(root, handStop);
+  announceTable(root);
+  linkGameOver(root, model.state, model.user);
   const dialog = root.querySelector('[role="dialog"]');
   if (dialog) {
+    // Remember where the focus was, to return it there when the dialog closes.
+    if (dialogReturn == null) dialogReturn = { key, wasInHand };
     if (!dialog.contains(document.activeElement)) {
       const first = dialog.querySelector('[data-autofocus]') || dialog.querySelector('button');
       if (first) first.focus();
     }
     return;
   }
-  if (!key) return;
-  let target = root.querySelector(`[data-testid="${CSS.escape(key)}"]`);
-  if (!target && wasInHand) {
-    target = root.querySelector('[data-testid="hand"] [data-playable="true"]')
+  let back = null;
+  if (dialogReturn) {
+    back = dialogReturn;
+    dialogReturn = null;
+  }
+  const focusTo = back && !focusKey ? back.key : key;
+  const toHand = back && !focusKey ? true : wasInHand;
+  if (!focusTo && !toHand) return;
+  let target = focusTo ? root.querySelector(`[data-testid="${CSS.escape(focusTo)}"]`) : null;
+  if (!target && toHand) {
+    target = root.querySelector('[data-testid="hand"] button[tabindex="0"]')
       || root.querySelector('[data-testid="hand"] button');
   }
   if (target) target.focus({ preventScroll: true });
+}
+
+/** The card of the hand that holds its tab stop (its data-testid), and the focus to give back
+ * when an open dialog closes ({key, wasInHand}). */
+let handStop = null;
+let dialogReturn = null;
+
+/** Tell screen readers the turn and the newest events, through the page's lasting live regions. */
+function announceTable(root) {
+  const status = root.querySelector('[data-testid="turn-status"]');
+  announce('announce-turn', status ? status.textContent : '');
+  const last = model.log.length ? model.log[model.log.length - 1] : null;
+  const newest = last ? model.log.filter((line) => line.seq === last.seq).map((line) => line.text) : [];
+  announce('announce-log', newest.join('. '));
 }
 
 function setUser(user) {
@@ -441,6 +477,16 @@ async function authenticate(retried = false) {
   // Moved here by a redirect: the request that was redirected is sent again (its caller
   // waits for the reply), not a rejoin.
   if (conn.resume()) return undefined;
+  const linked = pendingRoom(); // opened with a room's link (#room=<id>)
+  if (linked) {
+    try {
+      await openRoom((message) => conn.requestFollowing(message), linked);
+      return undefined;
+    } catch (err) {
+      if (QUIET_ERRORS.has(err.code)) return undefined;
+      toast(`Could not open the room: ${errorText(err)}`);
+    }
+  }
   const room = load(ROOM_KEY);
   if (room && room.id) {
     try {
@@ -544,6 +590,9 @@ async function handleMessage(msg) {
     case 'error':
       toast(errorText(msg));
       break;
+    case 'chat':
+      if (chat) chat.receive(msg);
+      break;
     default:
       break;
   }
@@ -574,13 +623,20 @@ function handleState(msg) {
   if (!previous) model.ui = {};
   model.state = msg;
   const table = msg.table;
+  // The turn clock's countdown reads the server's time: how far ours is from it.
+  if (table.clock) model.clockOffset = table.clock.now - Date.now() / 1000;
   save(ROOM_KEY, { id: msg.room, as: table.you == null ? 'spectator' : 'player' });
   if (renderer && typeof renderer.reconcileUi === 'function') {
     model.ui = table.game_state == null ? {}
       : renderer.reconcileUi(model.ui, table.game_state, tableContext(msg, { ui: model.ui, info: gameInfo(model.games, table.game) })) || {};
   }
+  // A card's move is animated from where it was in the drawing before this one.
+  const motion = model.view === 'table' && previous ? planMotion($('view-table'), renderer, msg,
+    tableContext(msg, { ui: model.ui, info: gameInfo(model.games, table.game) })) : null;
   if (model.view !== 'table') setView('table');
   else draw();
+  playMotion($('view-table'), motion);
+  cueTurn(previous, msg);
 }
 
 function requestRooms() {
@@ -637,11 +693,23 @@ function onAction(button) {
     case 'add_bot':
       act({ msg: 'add_bot' });
       break;
+    case 'quick_play':
+      ask({ msg: 'quick_play', game: $('create-game').value });
+      break;
     case 'start':
       act({ msg: 'start' });
       break;
+    case 'rematch':
+      act({ msg: 'rematch' });
+      break;
     case 'leave':
       if (act({ msg: 'leave' }) && model.state) model.leftRoom = model.state.room;
+      break;
+    case 'toggle-sound':
+      setSound(!soundOn(), button);
+      break;
+    case 'copy-link':
+      copyText(button.dataset.link).then((ok) => toast(ok ? 'Link copied.' : `Copy this link: ${button.dataset.link}`, 'info'));
       break;
     default:
       if (model.view === 'table' && model.state && button.closest('#view-table')) {
@@ -680,12 +748,21 @@ async function onCreateSubmit(event) {
   const submit = form.querySelector('[type="submit"]');
   submit.disabled = true;
   try {
-    const reply = await ask({
+    const create = {
       msg: 'create',
       game: form.elements.game.value,
       name,
       seats: Number(form.elements.seats.value),
-    });
+    };
+    // Room options (docs/protocol.md: turn clocks, spectators, chat); defaults are left out.
+    const clock = form.elements.clock.value;
+    if (clock) {
+      const [move, bank] = clock.split(',').map(Number);
+      create.clock = { move, bank };
+    }
+    if (form.elements.spectators.value !== 'public') create.spectators = form.elements.spectators.value;
+    if (form.elements.spectator_chat.checked) create.spectator_chat = true;
+    const reply = await ask(create);
     if (reply && reply.room) {
       model.roomNames[reply.room] = name;
       if (model.view === 'table') draw();
@@ -728,16 +805,8 @@ function onKeydown(event) {
     if (gameAction('escape', {})) event.preventDefault();
     return;
   }
-  const target = event.target;
-  if (!(target instanceof HTMLElement) || !target.closest('[data-testid="hand"]')) return;
-  if (event.key !== 'ArrowLeft' && event.key !== 'ArrowRight') return;
-  const cards = [...target.closest('[data-testid="hand"]').querySelectorAll('button')];
-  const index = cards.indexOf(target);
-  const next = cards[index + (event.key === 'ArrowRight' ? 1 : -1)];
-  if (next) {
-    event.preventDefault();
-    next.focus();
-  }
+  // A dialog keeps the focus; in the hand, arrow keys move between the cards (one tab stop).
+  if (trapFocus(event, $('view-table')) || moveInHand(event)) event.preventDefault();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -757,23 +826,44 @@ async function loadConfig() {
 }
 
 async function main() {
+  takeRoomLink(); // before the token: both may be in the fragment
   const fragmentToken = takeFragmentToken();
+  window.addEventListener('hashchange', () => {
+    // A room's link opened in this tab while it runs: open that room now.
+    if (!takeRoomLink() || !connection || !model.user) return;
+    const room = pendingRoom();
+    if (room && !(model.state && model.state.room === room)) {
+      openRoom((message) => connection.requestFollowing(message), room)
+        .catch((err) => { if (!QUIET_ERRORS.has(err.code)) toast(`Could not open the room: ${errorText(err)}`); });
+    }
+  });
   document.addEventListener('click', (event) => {
     const button = event.target.closest('[data-action]');
     if (button && !button.disabled) onAction(button);
   });
   document.addEventListener('keydown', onKeydown);
+  document.addEventListener('focusin', (event) => {
+    const card = event.target instanceof HTMLElement && event.target.closest('[data-testid="hand"] button');
+    if (card) handStop = card.dataset.testid;
+  });
   $('signin-form').addEventListener('submit', onSigninSubmit);
   $('create-form').addEventListener('submit', onCreateSubmit);
   $('create-game').addEventListener('change', onGameChosen);
   $('conn').replaceChildren(renderStatus(model.status));
+  chat = new ChatPanel($('chat'), {
+    send: (message) => (connection ? connection.request(message)
+      : Promise.reject({ text: 'Not connected to the server.' })),
+  });
+  drawSoundToggle($('sound-toggle'));
   setInterval(() => {
     if (model.view === 'lobby' && !document.hidden) requestRooms();
   }, LOBBY_POLL_MS);
+  setInterval(() => tickClocks(Date.now() / 1000 + (model.clockOffset || 0)), 500);
 
   model.config = await loadConfig();
   document.body.dataset.dev = model.config.dev ? 'true' : 'false';
   if (Array.isArray(model.config.games)) setGames(model.config.games);
+  watchReplayLinks(() => model.games); // #game=<id>: a finished game's replay, signed in or not
   if (fragmentToken) {
     save(SESSION_KEY, { mode: 'token', token: fragmentToken, at: Date.now() });
   }

@@ -67,6 +67,15 @@ export function cardName(code) {
   return card ? `${card.rankName} of ${card.suitName}` : String(code);
 }
 
+/**
+ * "Q♥ Queen of hearts" — the accessible name of a card one can press: it begins with what the
+ * card shows (its corner index), so that a speech-input user can say what they see (WCAG 2.5.3).
+ */
+export function cardLabel(code) {
+  const card = parseCard(code);
+  return card ? `${card.label}${card.symbol} ${cardName(code)}` : String(code);
+}
+
 /** "Q♥" — the short form used in the event log. */
 export function cardShort(code) {
   const card = parseCard(code);
@@ -107,26 +116,32 @@ const PIPS = {
   T: [[L, 6], [R, 6], [C, 21], [L, 35], [R, 35], [L, 65], [R, 65], [C, 79], [L, 94], [R, 94]],
 };
 
-/** The face of a card: corner indices, pips or a framed court letter. Hidden from screen readers. */
+/**
+ * The face of a card: corner indices, pips or a framed court letter. Hidden from screen readers.
+ * Only the top-left index is text; the other index, the pips and the court letter are drawn by
+ * CSS (`data-text`), so that what a card "says" is the index that its name begins with.
+ */
 export function cardFace(code) {
   const card = parseCard(code);
   if (!card) return [];
+  const shown = (cls, text, real) => h('span', { class: cls, 'data-text': real ? null : text }, real ? text : null);
   const corner = (pos) =>
     h('span', { class: `corner ${pos}`, 'aria-hidden': 'true' },
-      h('span', { class: 'corner-rank' }, card.label),
-      h('span', { class: 'corner-suit' }, card.symbol));
+      shown('corner-rank', card.label, pos === 'tl'),
+      shown('corner-suit', card.symbol, pos === 'tl'));
   let centre;
   if (card.isFace) {
     centre = h('span', { class: 'court', 'aria-hidden': 'true' },
-      h('span', { class: 'court-rank' }, card.label),
-      h('span', { class: 'court-suit' }, card.symbol));
+      shown('court-rank', card.label, false),
+      shown('court-suit', card.symbol, false));
   } else {
     centre = h('span', { class: ['pips', card.rank === 'A' && 'ace'], 'aria-hidden': 'true' },
       PIPS[card.rank].map(([x, y]) =>
         h('span', {
           class: ['pip', y > 50 && 'flip'],
           style: { left: `${x}%`, top: `${y}%` },
-        }, card.symbol)));
+          'data-text': card.symbol,
+        })));
   }
   return [corner('tl'), centre, corner('br')];
 }

@@ -80,6 +80,14 @@ export function describeEvent(event, table, previous, renderer = null) {
     case 'disconnect':
       lines.push(`${who} lost the connection`);
       break;
+    case 'timeout':
+      lines.push(event.away
+        ? `${who} ran out of time twice: a bot plays on until ${verb(who, 'you act', 'they act')} again`
+        : `${who} ran out of time: a bot moved`);
+      break;
+    case 'back':
+      lines.push(`${who} ${verb(who, 'are', 'is')} back`);
+      break;
     case 'watch':
       lines.push('A spectator is watching');
       break;

@@ -108,7 +108,11 @@ export function renderRoomList(rooms, games = []) {
       },
       h('div', { class: 'room-main' },
         h('span', { class: 'room-name', 'data-testid': 'room-name' }, room.name),
-        h('span', { class: 'room-game', 'data-testid': 'room-game' }, gameInfo(games, room.game).title)),
+        h('span', { class: 'room-game' },
+          h('span', { 'data-testid': 'room-game' }, gameInfo(games, room.game).title),
+          // Two rooms may share a name: the owner tells them apart.
+          room.owner_name ? h('span', { class: 'room-owner', 'data-testid': 'room-owner' },
+            ` · by ${room.owner_name}`) : null)),
       h('div', { class: 'room-facts' },
         h('span', { class: ['badge', `badge-${room.status}`], 'data-testid': 'room-status' },
           h('span', { 'aria-hidden': 'true' }, `${STATUS_ICONS[room.status] || ''} `),
@@ -244,6 +248,44 @@ export function seatDirection(seat, count, base) {
 }
 
 /**
+ * A turn clock's text at server time `now`: the seconds left for the move and the bank
+ * behind them, then the bank running down (table.clock, docs/protocol.md "Turn clocks").
+ */
+export function clockText(deadline, bank, now) {
+  const left = deadline - now;
+  if (left >= 0) return `⏱ ${Math.ceil(left)} s${bank > 0 ? ` + ${Math.ceil(bank)}` : ''}`;
+  return `⏱ bank ${Math.max(0, Math.ceil(bank + left))} s`;
+}
+
+/**
+ * Count the turn clocks drawn by renderSeat down to `now` (server time: the page's clock
+ * plus the offset seen in the last state), without drawing the table again.
+ */
+export function tickClocks(now, root = document) {
+  for (const mark of root.querySelectorAll('[data-testid="clock"]')) {
+    mark.textContent = clockText(Number(mark.dataset.deadline), Number(mark.dataset.bank), now);
+  }
+}
+
+/**
+ * The seats drawn around the table: while a game runs, only the taken ones, so a room started
+ * with fewer players than seats draws no empty seat; between games (waiting, or after a game,
+ * when the next deal may seat someone new) every seat.
+ */
+export function drawnSeats(table) {
+  const seats = table.seats || [];
+  return seats.map((entry, i) => i).filter((i) => table.status !== 'playing' || seats[i]);
+}
+
+/** seatDirection for a seat among the drawn ones (`drawnSeats`). */
+export function seatPlace(table, seat) {
+  const drawn = drawnSeats(table);
+  const at = Math.max(0, drawn.indexOf(seat));
+  const base = table.you != null ? Math.max(0, drawn.indexOf(table.you)) : 0;
+  return seatDirection(at, drawn.length || 1, base);
+}
+
+/**
  * What a renderer gets besides the game's view: the room's table view and helpers that map
  * game players (the numbers inside `game_state`) to seats and names.
  *
@@ -257,7 +299,6 @@ export function tableContext(state, { ui = {}, info = null } = {}) {
   const you = table.you;
   const me = you != null && players.includes(you) ? players.indexOf(you) : null;
   const count = (table.seats || []).length || 1;
-  const base = you != null ? you : 0;
   return {
     room: state.room,
     seq: state.seq,
@@ -280,7 +321,7 @@ export function tableContext(state, { ui = {}, info = null } = {}) {
     /** True if the viewer may move now. */
     myTurn: table.status === 'playing' && you != null && toAct.includes(you),
     /** The direction from the felt's centre towards player `p`'s seat ({dx, dy}, unit). */
-    direction: (p) => seatDirection(players[p] ?? 0, count, base),
+    direction: (p) => seatPlace(table, players[p] ?? 0),
   };
 }
 
@@ -292,9 +333,7 @@ function seatedCount(table) {
 }
 
 function renderSeat(entry, index, table, ctx, renderer) {
-  const count = table.seats.length;
-  const base = table.you != null ? table.you : 0;
-  const { dx, dy } = seatDirection(index, count, base);
+  const { dx, dy } = seatPlace(table, index);
   const style = { left: `${(50 + 43 * dx).toFixed(1)}%`, top: `${(50 + 40 * dy).toFixed(1)}%` };
   if (!entry) {
     return h('li', {
@@ -321,6 +360,16 @@ function renderSeat(entry, index, table, ctx, renderer) {
   if (!entry.connected && !entry.bot) {
     marks.push(h('span', { class: 'mark mark-offline', 'data-testid': 'offline-mark' }, '⚠ Offline'));
   }
+  const clock = table.clock && (table.clock.running || []).find((c) => c.seat === index);
+  if (clock && table.status === 'playing') {
+    marks.push(h('span', {
+      class: 'mark mark-clock', 'data-testid': 'clock', 'data-deadline': clock.deadline,
+      'data-bank': clock.bank, role: 'timer',
+    }, clockText(clock.deadline, clock.bank, table.clock.now)));
+  }
+  if (table.clock && (table.clock.away || []).includes(index)) {
+    marks.push(h('span', { class: 'mark mark-away', 'data-testid': 'away-mark' }, '☾ Away'));
+  }
   if (table.owner === index) marks.push(h('span', { class: 'mark mark-owner' }, '★ Owner'));
   if (table.status === 'finished' && table.result && table.result.winner === index) {
     marks.push(h('span', { class: 'mark mark-winner', 'data-testid': 'winner-mark' }, '♛ Winner'));
@@ -344,10 +393,29 @@ function renderSeat(entry, index, table, ctx, renderer) {
     marks.length ? h('span', { class: 'seat-marks' }, marks) : null));
 }
 
+/** The address that opens a room: `<this page>#room=<id>` (app.js joins it after sign-in). */
+export function roomLink(room) {
+  const base = typeof window === 'undefined' ? '/' : `${window.location.origin}${window.location.pathname}`;
+  return `${base}#room=${encodeURIComponent(room)}`;
+}
+
+/** The room's link, to share, with a button that copies it. */
+function renderRoomLink(room) {
+  const link = roomLink(room);
+  return h('span', { class: 'room-link' },
+    h('a', { href: link, 'data-testid': 'room-link', class: 'room-link-url' }, `#room=${room}`),
+    h('button', {
+      type: 'button', class: 'btn btn-small', 'data-action': 'copy-link', 'data-link': link,
+      'data-testid': 'copy-link',
+    }, 'Copy link'));
+}
+
 function waitingStatus(table, info) {
   const seated = seatedCount(table);
+  // The server deals as soon as the last seat is filled (tables/seating.py, _start_if_full).
   return `Waiting for players: ${seated} of ${table.seats.length} seats taken.`
-    + (table.you === table.owner ? ' Add bots or start when ready.' : ' The owner starts the game.')
+    + ' The game starts by itself when the last seat is filled'
+    + (table.you === table.owner ? ': add bots, or start it earlier.' : ', or when the owner starts it.')
     + (seated < info.min ? ` ${info.title} needs at least ${info.min} players.` : '');
 }
 
@@ -387,6 +455,14 @@ function renderActions(table, room, info) {
       disabled: seated < enough,
     }, '↻ New game'));
   }
+  if (table.you != null && table.status === 'finished') {
+    // Ask to play again with the same seats: dealt once every person seated has asked.
+    const asked = (table.rematch || []).includes(table.you);
+    buttons.push(h('button', {
+      type: 'button', class: 'btn', 'data-action': 'rematch', 'data-testid': 'rematch',
+      disabled: asked,
+    }, asked ? 'Rematch asked' : '⇄ Rematch'));
+  }
   if (table.you == null && table.status === 'waiting' && free > 0) {
     buttons.push(h('button', {
       type: 'button', class: 'btn btn-primary', 'data-action': 'join', 'data-room': room,
@@ -420,6 +496,17 @@ function renderGameOver(table, body) {
   },
   h('h2', { id: 'game-over-title', 'data-testid': 'winner' }, finishedTitle(table)),
   body || renderPlainResult(table),
+  table.totals ? h('p', { class: 'game-over-totals', 'data-testid': 'totals' },
+    `Totals after ${table.totals.games} game${table.totals.games === 1 ? '' : 's'}: `,
+    table.totals.scores.map((score, seat) => (score == null ? null
+      : `${seatName(seat, table, null)} ${score}`)).filter(Boolean).join(', ')) : null,
+  (table.rematch || []).length ? h('p', { class: 'game-over-rematch', 'data-testid': 'rematch-asked' },
+    `Rematch asked by ${table.rematch.map((seat) => seatName(seat, table, null)).join(', ')}.`) : null,
+  (table.deck_reveals || []).length ? h('details', { class: 'game-over-fairness', 'data-testid': 'deck-reveals' },
+    h('summary', null, 'Shuffle check: each deal\'s commitment, order and salt'),
+    h('ul', null, table.deck_reveals.map((deal) => h('li', null,
+      `Deal ${deal.deal}: commitment ${deal.deck_commit}, salt ${deal.salt}, order ${deal.order.join(',')}`))),
+    h('p', null, 'Check them with the verifier in docs/fairness.md.')) : null,
   h('p', { class: 'game-over-next' },
     isOwner ? 'Start a new game with the same seats, or leave.' : 'The owner can start a new game.'));
 }
@@ -428,7 +515,7 @@ function renderLog(log) {
   const lines = (log || []).slice(-12);
   return h('section', { class: 'log', 'aria-labelledby': 'log-title' },
     h('h2', { id: 'log-title' }, 'Recent events'),
-    h('ol', { 'data-testid': 'log', 'aria-live': 'polite' },
+    h('ol', { 'data-testid': 'log' },
       lines.map((line) => h('li', { 'data-testid': 'log-line' }, line.text))));
 }
 
@@ -483,19 +570,24 @@ export function renderTable({ state, log, ui, roomName, renderer, info }) {
       h('span', { 'aria-hidden': 'true' }, `${STATUS_ICONS[table.status] || ''} `),
       STATUS_LABELS[table.status] || table.status),
     h('span', { class: 'spectator-count', 'data-testid': 'spectator-count' },
-      `◉ ${table.spectators || 0} watching`)),
+      `◉ ${table.spectators || 0} watching`),
+    renderRoomLink(state.room)),
   h('div', { class: 'table-main' },
     h('div', { class: 'felt-wrap' },
       h('div', { class: 'felt', role: 'region', 'aria-label': 'Card table' },
         h('ol', { class: 'seats', 'aria-label': 'Seats' },
-          table.seats.map((entry, i) => renderSeat(entry, i, table, ctx, renderer))),
+          drawnSeats(table).map((i) => renderSeat(table.seats[i], i, table, ctx, renderer))),
         table.status === 'waiting' || !parts.centre
           ? h('div', { class: 'centre waiting-note' },
             h('p', null, table.status === 'waiting' ? '◔ Waiting for players' : '…'))
-          : parts.centre,
-        table.status === 'finished' ? renderGameOver(table, parts.result) : null)),
+          : parts.centre)),
+    // The end of a game is told below the felt, in the page's flow: over the felt it hid the
+    // seats, and on a phone its score table was cut off and covered the hand.
+    table.status === 'finished' ? renderGameOver(table, parts.result) : null,
     h('div', { class: 'side' },
-      h('p', { class: ['turn-status', myTurn && 'is-mine'], 'data-testid': 'turn-status', role: 'status' },
+      // Announced through the page's lasting live region (a11y.js), not from here: this
+      // paragraph is drawn anew with every update.
+      h('p', { class: ['turn-status', myTurn && 'is-mine'], 'data-testid': 'turn-status' },
         status),
       renderActions(table, state.room, game),
       parts.side || null,

@@ -11,7 +11,7 @@
 
 import { h } from '../dom.js';
 import {
-  SUITS, SUIT_CODES, cardBack, cardChips, cardFace, cardName, cardShort, cardView, parseCard,
+  SUITS, SUIT_CODES, cardBack, cardChips, cardFace, cardLabel, cardName, cardShort, cardView, parseCard,
   sortHand, suitLabel,
 } from '../cards.js';
 
@@ -90,7 +90,7 @@ function renderHand(view, ctx, playable) {
         'data-action': 'put',
         'data-playable': ok ? 'true' : 'false',
         'aria-disabled': ok ? null : 'true',
-        'aria-label': cardName(code),
+        'aria-label': cardLabel(code),
         title: ok ? `Put ${cardName(code)}` : myTurn ? `${cardName(code)} does not match` : cardName(code),
       }, cardFace(code));
     })),
@@ -114,14 +114,15 @@ function renderCentre(view, ctx) {
       'data-action': 'take',
       'data-count': view.deck ?? 0,
       'aria-disabled': canTake ? null : 'true',
-      'aria-label': `Deck, ${view.deck ?? 0} cards${canTake ? '. Take a card' : ''}`,
+      // The name begins with what the deck shows ("Take"); the count is drawn by CSS.
+      'aria-label': canTake ? `Take a card (deck of ${view.deck} cards)` : `Deck of ${view.deck ?? 0} cards`,
       title: canTake ? 'Take a card' : 'Deck',
     },
     view.deck > 0
       ? Array.from({ length: Math.max(1, deckLayers) }, (_, i) =>
         cardBack({ style: { transform: `translate(${-i * 2}px, ${-i * 2}px)` } }))
       : h('span', { class: 'card empty-slot', 'aria-hidden': 'true' }),
-    h('span', { class: 'deck-count', 'data-testid': 'deck-count', 'aria-hidden': 'true' }, `${view.deck ?? 0}`),
+    h('span', { class: 'deck-count', 'data-testid': 'deck-count', 'aria-hidden': 'true', 'data-text': `${view.deck ?? 0}` }),
     canTake ? h('span', { class: 'deck-hint', 'aria-hidden': 'true' }, 'Take') : null),
     h('div', {
       class: 'pile',
@@ -187,7 +188,6 @@ function renderSuitPicker(code) {
         'data-suit': suit,
         'data-testid': `suit-${suit}`,
         'data-autofocus': i === 0 ? 'true' : null,
-        'aria-label': `Choose ${SUITS[suit].name}`,
       }, h('span', { class: 'suit-symbol', 'aria-hidden': 'true' }, SUITS[suit].symbol), ` ${SUITS[suit].name}`))),
     h('button', { type: 'button', class: 'btn btn-quiet', 'data-action': 'cancel-suit', 'data-testid': 'suit-cancel' }, 'Cancel')));
 }
@@ -238,6 +238,55 @@ export default {
       lines.push(move.card ? `${ctx.who} took ${cardShort(move.card)}` : `${ctx.who} took a card`);
       return [...lines, ...passLines(move, ctx)];
     }
+    return null;
+  },
+
+  /**
+   * The replay of a finished game (js/replay.js): the revealed position after `move` (with its
+   * `event`, nothing hidden) by game player `player`, from the one before. Pure; the pile is
+   * kept whole here (the views show its last five cards).
+   */
+  replayStep(view, move, event, player) {
+    const next = {
+      ...view,
+      hands: (view.hands || []).map((hand) => [...hand]),
+      pile: [...(view.pile || [])],
+      cards: [...(view.cards || [])],
+    };
+    const hand = next.hands[player] || [];
+    if (move.type === 'put' && move.card) {
+      const at = hand.indexOf(move.card);
+      if (at >= 0) hand.splice(at, 1);
+      next.pile.push(move.card);
+      next.suit = move.suit || move.card[1];
+    } else if (move.type === 'take') {
+      if (event && event.reshuffled) {
+        // Every pile card but the top went back into the deck.
+        next.deck = (next.deck || 0) + next.pile.length - 1;
+        next.pile = next.pile.slice(-1);
+      }
+      if (event && event.card) hand.push(event.card);
+      next.deck = Math.max(0, (next.deck || 0) - 1);
+    }
+    next.hands[player] = hand;
+    next.cards[player] = hand.length;
+    return next;
+  },
+
+  /** The middle of a replayed position: the deck's count, the pile, the suit to follow. */
+  renderReplayCentre(view) {
+    const top = topCard(view);
+    return h('div', { class: 'replay-centre' },
+      h('span', { class: 'replay-deck', 'data-testid': 'replay-deck', 'data-count': view.deck ?? 0 },
+        cardBack({ class: 'mini' }), ` Deck: ${view.deck ?? 0}`),
+      top ? cardView(top, { testid: 'replay-pile-top', class: 'replay-pile-top' }) : null,
+      view.suit ? h('span', { class: 'replay-suit', 'data-testid': 'replay-suit' }, `Follow ${suitLabel(view.suit)}`) : null);
+  },
+
+  /** How a move's card travels, for the table's animation (js/cues.js). */
+  motion(move) {
+    if (move.type === 'put' && move.card) return { card: move.card, from: 'hand', to: 'pile' };
+    if (move.type === 'take') return { card: move.card || null, from: 'deck', to: 'hand' };
     return null;
   },
 

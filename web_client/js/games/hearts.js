@@ -18,7 +18,7 @@
  */
 
 import { h } from '../dom.js';
-import { cardChip, cardChips, cardFace, cardName, cardShort, cardView, parseCard, sortHand } from '../cards.js';
+import { cardChip, cardChips, cardFace, cardLabel, cardName, cardShort, cardView, parseCard, sortHand } from '../cards.js';
 
 /** Cards each player passes. */
 export const PASS_SIZE = 3;
@@ -189,7 +189,7 @@ function renderHand(view, ctx, playable) {
         'data-received': isReceived ? 'true' : null,
         'aria-pressed': choosing ? String(isSelected) : null,
         'aria-disabled': choosing || ok ? null : 'true',
-        'aria-label': cardName(code) + (isReceived ? ', received' : ''),
+        'aria-label': cardLabel(code) + (isReceived ? ', received' : ''),
         title,
       }, cardFace(code), isReceived ? h('span', { class: 'received-tag', 'aria-hidden': 'true' }, 'new') : null);
     })),
