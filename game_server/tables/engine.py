@@ -335,9 +335,7 @@ class Engine:
         conn, table = self._playing(request.conn)
         changes = self._apply(table, lambda: table.rematch(conn.user), conn, request.re)
         if not changes:  # asked already: the state as it is
-            self._deliver(conn.id, {"msg": "state", "room": table.id, "seq": table.seq,
-                                    "table": table.view_for(table.seat_of(conn.user.id))},
-                          re=request.re, room=table.id)
+            self._reply_as_is(conn, table, request.re, table.seat_of(conn.user.id))
 
     def _move(self, request: Move) -> None:
         conn, table = self._playing(request.conn)
@@ -352,9 +350,7 @@ class Engine:
         changes = self._apply(table, lambda: table.back(conn.user), conn, request.re)
         if not changes:
             # Not away: the reply is the state as it is.
-            self._deliver(conn.id, {"msg": "state", "room": table.id, "seq": table.seq,
-                                    "table": table.view_for(table.seat_of(conn.user.id))},
-                          re=request.re, room=table.id)
+            self._reply_as_is(conn, table, request.re, table.seat_of(conn.user.id))
 
     def _leave(self, request: Leave) -> None:
         conn = self._conn(request.conn)
@@ -494,9 +490,13 @@ class Engine:
                                    **({"re": re} if re is not None else {})}, table.id)
                 for seq, event in missed]
         if not changes:
-            seat = table.seat_of(conn.user.id) if playing else None
-            self._deliver(conn.id, {"msg": "state", "room": table.id, "seq": table.seq,
-                                    "table": table.view_for(seat)}, re=re, room=table.id)
+            self._reply_as_is(conn, table, re, table.seat_of(conn.user.id) if playing else None)
+
+    def _reply_as_is(self, conn: _Conn, table: Table, re: Re, seat: int | None) -> None:
+        """Answer a request that changed nothing (asked already, not away, joined already)
+        with the room's state as `seat` sees it."""
+        self._deliver(conn.id, {"msg": "state", "room": table.id, "seq": table.seq,
+                                "table": table.view_for(seat)}, re=re, room=table.id)
 
     def _seated_room(self, user_id: int) -> Table | None:
         room_id = self._seated.get(user_id)
@@ -750,9 +750,7 @@ class Engine:
         target = self._member(table, request.user_id)
         changes = self._apply(table, lambda: table.mute(conn.user, target), conn, request.re)
         if not changes:  # muted already: the state as it is
-            self._deliver(conn.id, {"msg": "state", "room": table.id, "seq": table.seq,
-                                    "table": table.view_for(table.seat_of(conn.user.id))},
-                          re=request.re, room=table.id)
+            self._reply_as_is(conn, table, request.re, table.seat_of(conn.user.id))
 
     def _member(self, table: Table, user_id: int) -> Player:
         """Who a user is in the room: a seated player, or a member connected to it (a
