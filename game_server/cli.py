@@ -163,9 +163,9 @@ def _run(args: argparse.Namespace) -> int:
         print(f"asked server {args.server} to drain")
         return 0
     if args.command == "serve":
-        from game_server.server import StartupError, serve
+        from game_server.server import StartupError, run_loop, serve
         try:
-            asyncio.run(serve(config))
+            run_loop(config, serve(config))
         except KeyboardInterrupt:
             pass
         except StartupError as error:

@@ -45,6 +45,11 @@ ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
      "(more: too_many_rooms); 0: no cap"),
     ("GAME_QUICK_PLAY_WAIT", "20", "seconds a quick-play room waits for players before bots "
      "fill its empty seats and the game starts"),
+    ("GAME_EVENT_LOOP", "uvloop", "uvloop: run on uvloop (libuv; faster sockets and "
+     "callbacks); asyncio: Python's own event loop"),
+    ("GAME_SOCKET_TAKEOVER", "on", "on: after a WebSocket handshake the server reads and writes "
+     "the socket through an asyncio protocol of its own (docs/performance.md); off: through "
+     "Tornado's IOStream"),
     ("GAME_METRICS", "on", "on: count Prometheus metrics and serve them at /metrics on "
      "GAME_METRICS_ADDRESS; off: neither"),
     ("GAME_METRICS_ADDRESS", "127.0.0.1:9090", "host:port of the separate listener that serves "
@@ -108,6 +113,8 @@ class Config:
     sign_in_seconds: float = 10.0
     rooms_per_user: int = 3
     quick_play_wait: float = 20.0
+    event_loop: str = "uvloop"
+    socket_takeover: bool = True
     metrics: bool = True
     metrics_address: tuple[str, int] = ("127.0.0.1", 9090)
     trust_proxy: bool = False
@@ -151,6 +158,9 @@ class Config:
             rooms_per_user=_number(env, "GAME_ROOMS_PER_USER", int, default.rooms_per_user),
             quick_play_wait=_number(env, "GAME_QUICK_PLAY_WAIT", float,
                                     default.quick_play_wait),
+            event_loop=_choice(env, "GAME_EVENT_LOOP", ("uvloop", "asyncio"),
+                               default.event_loop),
+            socket_takeover=_switch(env, "GAME_SOCKET_TAKEOVER", default.socket_takeover),
             metrics=_switch(env, "GAME_METRICS", default.metrics),
             metrics_address=_address(env, "GAME_METRICS_ADDRESS", default.metrics_address),
             trust_proxy=_switch(env, "GAME_TRUST_PROXY", default.trust_proxy),
@@ -226,6 +236,15 @@ def _switch(env, name: str, default: bool) -> bool:
     if text not in _SWITCH:
         raise ConfigError(f"{name} must be on or off, not {text!r}")
     return _SWITCH[text]
+
+
+def _choice(env, name: str, choices: tuple[str, ...], default: str) -> str:
+    text = env.get(name, "").strip().lower()
+    if not text:
+        return default
+    if text not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, not {text!r}")
+    return text
 
 
 def _read_secret_file(name: str, path: str) -> str:

@@ -12,7 +12,7 @@ import signal
 import socket
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Coroutine, TypeVar
 
 import tornado.httpserver
 import tornado.ioloop
@@ -37,6 +37,8 @@ from game_server.tables import Player, Table
 from game_server.notify import ADMIN_HOST
 from game_server.transport.app import DevLogin, make_admin_app, make_app, make_metrics_app
 from game_server.transport.http_server import GameHTTPServer
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -207,6 +209,7 @@ def build(config: Config, sockjs_settings: dict[str, Any] | None = None) -> Serv
     if metrics is not None:
         metrics.watch(rooms=lambda: [table.status.value for table in hub.lobby],
                       send_queues=hub.send_queues, commits=lambda: move_log.stats)
+    sockjs_settings = {"socket_takeover": config.socket_takeover, **(sockjs_settings or {})}
     app = make_app(hub, dev_login=dev_login, sockjs_settings=sockjs_settings,
                    history=GameHistory(engine), site_url=config.site_url,
                    server_origins=config.server_origins)
@@ -286,6 +289,14 @@ def tune_gc() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
     gc.collect()
     gc.freeze()
+
+
+def run_loop(config: Config, main: Coroutine[Any, Any, T]) -> T:
+    """Run `main` on the event loop GAME_EVENT_LOOP names (uvloop by default)."""
+    if config.event_loop == "uvloop":
+        import uvloop
+        return uvloop.run(main)
+    return asyncio.run(main)
 
 
 async def serve(config: Config) -> None:

@@ -22,6 +22,7 @@ from game_server.protocol import Hub, Peer
 from game_server.protocol.errors import ProtocolError
 from game_server.transport.lean_websocket import websocket_frame
 from game_server.transport.limits import CLOSE_OUTPUT_FULL, MAX_OUTPUT_BYTES
+from game_server.transport.socket_stream import SocketStream
 from game_server.transport.sockjs_fixes import WebSocketTransport
 
 log = logging.getLogger(__name__)
@@ -161,6 +162,8 @@ def _unsent(handler: Any) -> int:
     ws = getattr(handler, "ws_connection", None)
     if ws is not None:
         stream = ws.stream
+        if type(stream) is SocketStream:
+            return stream.unsent()
     else:
         connection = getattr(handler.request, "connection", None)
         stream = getattr(connection, "stream", None)

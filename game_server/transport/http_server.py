@@ -222,18 +222,24 @@ class GameHTTPServer(tornado.httpserver.HTTPServer):
 
     def _release_on_close(self, stream: IOStream) -> None:
         # `close_fd` runs once, when the stream closes for any reason, also after a
-        # WebSocket upgrade detached it from the HTTP connection (`on_close` runs then).
+        # WebSocket upgrade detached it from the HTTP connection (`on_close` runs then). A
+        # WebSocket whose socket the server takes over (socket_stream.py) calls
+        # `release_address` when that socket closes instead.
         close_fd = stream.close_fd
+
+        def release() -> None:
+            address = self._counted.pop(stream, None)
+            if address is not None and self.per_address is not None:
+                self.per_address.release(address)
 
         def closed() -> None:
             try:
                 close_fd()
             finally:
-                address = self._counted.pop(stream, None)
-                if address is not None and self.per_address is not None:
-                    self.per_address.release(address)
+                release()
 
         stream.close_fd = closed  # type: ignore[method-assign]
+        stream.release_address = release  # type: ignore[attr-defined]
 
 
 class _CountedRequest(httputil.HTTPMessageDelegate):

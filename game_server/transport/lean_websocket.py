@@ -32,6 +32,8 @@ from tornado.iostream import StreamClosedError
 from tornado.util import _websocket_mask
 from tornado.websocket import WebSocketProtocol13
 
+from game_server.transport.socket_stream import SocketStream, can_take_over
+
 log = logging.getLogger(__name__)
 
 #: Bytes asked of the socket per read (Tornado's own read chunk size).
@@ -59,19 +61,60 @@ class LeanProtocol(WebSocketProtocol13):
     _buffer: bytearray
     _closed_reported = False
 
+    #: Whether to move the socket to a `SocketStream` after the handshake (the router
+    #: setting `socket_takeover`, GAME_SOCKET_TAKEOVER); off: read through the IOStream.
+    take_over = True
+
     async def _receive_frame_loop(self) -> None:
-        # Called by Tornado at the end of the handshake; returns at once, so nothing waits
-        # per connection. Reading goes on in _on_read.
+        # Called by Tornado at the end of the handshake; returns once the socket is read from
+        # a callback, so nothing waits per connection.
         self._buffer = bytearray()
+        if self.take_over and can_take_over(self.stream):
+            own = SocketStream(self)
+            try:
+                sock = own.take_over(self.stream)
+                self.stream = own
+                await own.attach(sock)
+            except Exception:  # noqa: BLE001 - the socket is gone; Tornado's stream is unusable
+                log.exception("taking over a WebSocket's socket failed")
+                self.client_terminated = self.server_terminated = True
+                self._report_closed()
+            return
         self._read()
 
+    def received(self, data: bytes) -> None:
+        """Bytes from the socket (a SocketStream, or an IOStream read)."""
+        self._wire_bytes_in += len(data)
+        self._buffer += data
+        self._handle_buffer()
+
+    def lost(self) -> None:
+        """The socket is closed (a SocketStream's end)."""
+        self._lost()
+
     def _read(self) -> None:
+        stream = self.stream
+        if type(stream) is SocketStream:
+            stream.resume()
+            return
         try:
-            future = self.stream.read_bytes(READ_SIZE, partial=True)
+            future = stream.read_bytes(READ_SIZE, partial=True)
         except StreamClosedError:
             self._lost()
             return
         future.add_done_callback(self._on_read)
+
+    def _hold(self) -> None:
+        """Read nothing more until `_read` (no read is pending on an IOStream here)."""
+        stream = self.stream
+        if type(stream) is SocketStream:
+            stream.pause()
+
+    def _abort(self) -> None:
+        stream = self.stream
+        if type(stream) is SocketStream:
+            stream.abort()  # at once, not after what is still queued
+        super()._abort()
 
     def _on_read(self, future: Future[bytes]) -> None:
         try:
@@ -81,9 +124,7 @@ class LeanProtocol(WebSocketProtocol13):
                 log.debug("websocket read failed", exc_info=True)
             self._lost()
             return
-        self._wire_bytes_in += len(data)
-        self._buffer += data
-        self._handle_buffer()
+        self.received(data)
 
     def _handle_buffer(self) -> None:
         """Handle every complete frame in the buffer, then read again (or report the end)."""
@@ -94,10 +135,12 @@ class LeanProtocol(WebSocketProtocol13):
                     break
                 if isinstance(handled, Future):
                     # An on_message coroutine: the next frame waits for it, as in Tornado.
+                    self._hold()
                     handled.add_done_callback(lambda _: self._handle_buffer())
                     return
                 if handled is _MESSAGE and self._buffer and not self.client_terminated:
                     # One message per loop iteration for this connection (docs/security.md).
+                    self._hold()
                     self.stream.io_loop.add_callback(self._handle_buffer)
                     return
         except Exception:  # noqa: BLE001 - a bug must not leave the connection hanging

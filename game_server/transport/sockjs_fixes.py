@@ -79,6 +79,7 @@ from tornado.websocket import WebSocketClosedError, WebSocketProtocol, WebSocket
 
 from game_server.transport.lean_websocket import LeanProtocol
 from game_server.transport.limits import MAX_BODY_BYTES, MAX_MESSAGES_PER_FRAME
+from game_server.transport.socket_stream import SocketStream
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +144,9 @@ class _WebSocketLimits:
         """Fix 8: the lean frame reader, unless compression is on (never, on Tornado 6)."""
         protocol = super().get_websocket_protocol()  # type: ignore[misc]
         if type(protocol) is WebSocketProtocol13 and protocol.params.compression_options is None:
-            return LeanProtocol(self, False, protocol.params)
+            lean = LeanProtocol(self, False, protocol.params)
+            lean.take_over = self.server.settings.get("socket_takeover", True)
+            return lean
         return protocol
 
     async def _execute(self, transforms: Any, *args: Any, **kwargs: Any) -> None:
@@ -192,6 +195,12 @@ class WebSocketTransport(_WebSocketLimits, websocket.WebSocketTransport):
         if protocol is None or protocol.is_closing() or protocol._compressor is not None:
             return False
         stream = protocol.stream
+        if type(stream) is SocketStream:
+            try:
+                stream.write_frame(frame)
+            except StreamClosedError:
+                self._write_failed()
+            return True
         if type(stream) is not IOStream or stream.closed():
             return False
         if not stream.writing():

@@ -117,7 +117,10 @@ async def test_upstream_47_on_close_fires_when_a_polling_client_vanishes(game_se
     await ann.close()
 
 
-async def test_fix7_websocket_frames_go_straight_to_the_socket(game_server):
+async def test_fix7_websocket_frames_go_straight_to_the_socket(game_server_factory):
+    # Tornado's IOStream path (GAME_SOCKET_TAKEOVER=off; TLS); the socket taken over by the
+    # server's own protocol is tested in test_socket_stream.py.
+    game_server = await game_server_factory(sockjs_settings={"socket_takeover": False})
     client = await signed_in(game_server, "Ann")
     peer, connection = connection_of(game_server, "Ann")
     stream = connection.session.handler.ws_connection.stream
@@ -131,7 +134,8 @@ async def test_fix7_websocket_frames_go_straight_to_the_socket(game_server):
 
 async def test_fix7_what_the_socket_cannot_take_follows_in_order(game_server_factory):
     # Far more than the default cap on unsent output (test_limits.py), on purpose.
-    server = await game_server_factory(sockjs_settings={"max_output_bytes": 64 << 20})
+    server = await game_server_factory(sockjs_settings={"max_output_bytes": 64 << 20,
+                                                        "socket_takeover": False})
     client = await signed_in(server, "Ann")
     peer, connection = connection_of(server, "Ann")
     stream = connection.session.handler.ws_connection.stream
