@@ -45,9 +45,12 @@ def raise_open_files() -> int:
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
-def pin_self(cpu: int | None) -> None:
-    if cpu is not None and hasattr(os, "sched_setaffinity") and cpu < os.cpu_count():
-        os.sched_setaffinity(0, {cpu})
+def pin_self(cpu: int | set[int] | None) -> None:
+    """Pin this process to one core, or to a set of cores (None: leave it be)."""
+    cores = {cpu} if isinstance(cpu, int) else set(cpu or ())
+    cores = {core for core in cores if core < (os.cpu_count() or 1)}
+    if cores and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, cores)
 
 
 class ProcStats:
@@ -66,6 +69,14 @@ class ProcStats:
             return int(file.read().split()[1]) * _PAGE
 
 
+@dataclass(frozen=True)
+class Address:
+    """Where a target listens, as a generator process needs it."""
+    target: str
+    port: int
+    prefix: str = "/sockjs"
+
+
 @dataclass
 class Server:
     target: str
@@ -75,6 +86,19 @@ class Server:
     tokens: list[str] = field(default_factory=list)
     log_path: Path | None = None
     workdir: Path | None = None
+    #: game: the token keyring and the ids of the prepared users, for `issue_tokens`.
+    keyring: Any = None
+    user_ids: list[int] = field(default_factory=list)
+
+    def issue_tokens(self, first: int, count: int) -> list[str]:
+        """Fresh tokens (they last 10 minutes) for prepared users first .. first+count-1."""
+        from game_server import tokens
+        return [tokens.issue_token(self.keyring, user_id)
+                for user_id in self.user_ids[first:first + count]]
+
+    @property
+    def address(self) -> Address:
+        return Address(self.target, self.port, self.prefix)
 
     @property
     def stats(self) -> ProcStats:
@@ -154,12 +178,37 @@ def prepare_users(database_url: str, count: int, prefix: str = "bench") -> list[
     return [ids[name] for name in names]
 
 
+def split_target(name: str) -> tuple[str, dict[str, str]]:
+    """A target name and the settings of a game variant: `game+GAME_EVENT_LOOP=asyncio+...`
+    is the game server with those environment variables (for side-by-side rounds of two
+    configurations in one `compare`).
+
+    Raises:
+        ValueError: an unknown target, or settings that are not GAME_ variables of `game`.
+    """
+    base, *settings = name.split("+")
+    if base not in TARGETS:
+        raise ValueError(f"unknown target {base!r}; use one of {', '.join(TARGETS)}")
+    env = {}
+    for setting in settings:
+        key, equals, value = setting.partition("=")
+        if base != "game" or not equals or not key.startswith("GAME_"):
+            raise ValueError(f"{name!r}: only game takes settings, as +GAME_NAME=value")
+        env[key] = value
+    return base, env
+
+
 async def start(target: str, *, clients: int, cpu: int | None = 0,
-                database_url: str | None = None, env: dict[str, str] | None = None) -> Server:
-    """Start the target pinned to `cpu`, ready for `clients` players (users and tokens)."""
+                database_url: str | None = None, env: dict[str, str] | None = None,
+                tokens: int | None = None) -> Server:
+    """Start the target pinned to `cpu`, ready for `clients` players: game users are created
+    for all of them, tokens issued now for the first `tokens` (default: all; the rest with
+    `Server.issue_tokens` when needed)."""
     port = free_port()
+    target, variant = split_target(target)
     if target == "game":
-        return await _start_game(port, clients, cpu, database_url, env or {})
+        return await _start_game(port, clients, cpu, database_url, {**(env or {}), **variant},
+                                 clients if tokens is None else tokens)
     if target == "sockjs-tornado":
         command = [sys.executable, str(PEERS / "tornado_peer.py"), str(port)]
     elif target == "sockjs-node":
@@ -176,7 +225,7 @@ async def start(target: str, *, clients: int, cpu: int | None = 0,
 
 
 async def _start_game(port: int, clients: int, cpu: int | None, database_url: str | None,
-                      extra_env: dict[str, str]) -> Server:
+                      extra_env: dict[str, str], issue: int) -> Server:
     from game_server import tokens
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-game-"))
@@ -199,7 +248,8 @@ async def _start_game(port: int, clients: int, cpu: int | None, database_url: st
     with open(log_path, "wb") as log:
         process = subprocess.Popen(_taskset(cpu) + [game_server, "serve", "--port", str(port)],
                                    env=env, stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
-    server = Server("game", process, port, log_path=log_path, workdir=workdir)
+    server = Server("game", process, port, log_path=log_path, workdir=workdir,
+                    keyring=keyring, user_ids=user_ids)
     try:
         await _wait_listening(process, port, "game-server")
     except Exception:
@@ -207,7 +257,7 @@ async def _start_game(port: int, clients: int, cpu: int | None, database_url: st
         server.stop()
         raise
     # Tokens last 10 minutes: issue them now, just before the players connect.
-    server.tokens = [tokens.issue_token(keyring, user_id) for user_id in user_ids]
+    server.tokens = server.issue_tokens(0, issue)
     return server
 
 
