@@ -1,8 +1,10 @@
-"""The four load modes: fixed, ramp, idle and storm. Each returns a plain dict of results.
+"""The load modes: fixed, ramp, capacity, idle and storm. Each returns a plain dict of results.
 
-Every mode starts its target itself (bench.targets), drives it from this process (pinned to
-the generator's core) and stops it. All loops are bounded: each step has a deadline, and a run
-ends after its duration (or the ramp's last step) whatever the server does.
+Every mode starts its target itself (bench.targets) and stops it. Fixed, ramp and capacity
+drive it through `bench.generators.Generators` (one process, or `--generators N` processes on
+the cores the server does not use); idle and storm from this process. All loops are bounded:
+each step has a deadline, and a run ends after its duration, the ramp's last step or the
+capacity search's time limit, whatever the server does.
 """
 
 from __future__ import annotations
@@ -15,10 +17,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench import targets
-from bench.load import EchoPlayer, GamePlayer, Run, Table, Window
+from bench.generators import GENERATOR_LIMIT, Generators, Meter, limited, percentile
+from bench.load import EchoPlayer, GamePlayer, Run, Table
 from bench.wire import TRANSPORTS
 
 HOST = "127.0.0.1"
+
+#: Capacity mode: the bisection stops when the failing count is within this fraction (or one
+#: table) of the passing one.
+CAPACITY_RESOLUTION = 0.05
 
 
 @dataclass
@@ -39,6 +46,15 @@ class Options:
     max_rate: float = 200_000.0
     p99_limit_ms: float = 50.0
     min_delivery: float = 0.95
+    # capacity
+    max_clients: int = 30_000
+    growth: float = 1.25
+    capacity_delivery: float = 0.99  # a step passes with at least this delivery
+    time_limit: float = 900.0
+    # generator
+    generators: int = 1
+    protocol: int = 2
+    use_uvloop: bool = True
     # setup
     setup_concurrency: int = 100
     connect_timeout: float = 30.0
@@ -68,199 +84,68 @@ def loadavg() -> float | None:
         return None
 
 
-def percentile(sorted_values: Any, fraction: float) -> float:
-    """The nearest-rank percentile of already sorted values (nan when empty)."""
-    if not len(sorted_values):
-        return math.nan
-    index = min(len(sorted_values) - 1, max(0, math.ceil(fraction * len(sorted_values)) - 1))
-    return sorted_values[index]
-
-
-def summarize(window: Window) -> dict[str, Any]:
-    values = sorted(window.latencies)
-    seconds = max(1e-9, window.closed_at - window.opened_at)
-    achieved = window.states / seconds
-    result = {
-        "label": window.label,
-        "seconds": round(seconds, 2),
-        "target_rate": round(window.target_rate, 1) if window.target_rate else None,
-        "moves": window.moves,
-        "states": window.states,
-        "state_msgs_per_s": round(achieved, 1),
-        "delivery": round(achieved / window.target_rate, 4) if window.target_rate else None,
-        "mean_state_bytes": round(window.state_bytes / window.states) if window.states else 0,
-        "samples": len(values),
-        "p50_ms": round(percentile(values, 0.50) * 1000, 2),
-        "p90_ms": round(percentile(values, 0.90) * 1000, 2),
-        "p99_ms": round(percentile(values, 0.99) * 1000, 2),
-        "max_ms": round(values[-1] * 1000, 2) if values else math.nan,
-        "lost": window.lost,
-        "errors": dict(window.errors),
-        "server_cpu": round(window.server_cpu, 3),
-        "generator_cpu": round(window.generator_cpu, 3),
-        "server_rss_mb": round(window.server_rss_max / 2**20, 1),
-    }
-    return result
-
-
-class Meter:
-    """Server and generator CPU over a window, and the server's peak RSS while it is open."""
-
-    def __init__(self, server: targets.Server) -> None:
-        self.stats = server.stats
-        self.rss_max = 0
-        self._task: asyncio.Task | None = None
-
-    def begin(self, window: Window) -> None:
-        window.opened_at = time.perf_counter()
-        self._server0 = self.stats.cpu_seconds()
-        self._generator0 = time.process_time()
-        self.rss_max = self.stats.rss_bytes()
-        self._task = asyncio.ensure_future(self._sample())
-
-    async def _sample(self) -> None:
-        while True:
-            await asyncio.sleep(0.5)
-            self.rss_max = max(self.rss_max, self.stats.rss_bytes())
-
-    def end(self, window: Window) -> None:
-        window.closed_at = time.perf_counter()
-        seconds = window.closed_at - window.opened_at
-        window.server_cpu = (self.stats.cpu_seconds() - self._server0) / seconds
-        window.generator_cpu = (time.process_time() - self._generator0) / seconds
-        self.rss_max = max(self.rss_max, self.stats.rss_bytes())
-        window.server_rss_max = self.rss_max
-        if self._task is not None:
-            self._task.cancel()
-
-
-# --- setting up tables -------------------------------------------------------------------
-
-async def _bounded(coroutines: list, limit: int) -> list:
-    semaphore = asyncio.Semaphore(limit)
-
-    async def one(coroutine: Any) -> Any:
-        async with semaphore:
-            return await coroutine
-
-    return await asyncio.gather(*(one(c) for c in coroutines), return_exceptions=True)
-
-
-async def _game_table(run: Run, table: Table, tokens: list[str], options: Options,
-                      server: targets.Server) -> None:
-    players = [GamePlayer(run, token) for token in tokens]
-    table.players = players
-    for player in players:
-        player.table = table
-    owner, others = players[0], players[1:]
-    timeout = options.connect_timeout
-    await asyncio.wait_for(owner.connect(options.transport_for(0), HOST, server.port,
-                                         server.prefix), timeout)
-    await asyncio.wait_for(owner.auth(), timeout)
-    state = await asyncio.wait_for(owner.request(
-        {"msg": "create", "game": "crazy_eights", "name": table.name, "seats": options.seats}),
-        timeout)
-    table.room = state["room"]
-
-    async def sit(player: GamePlayer, seat: int) -> None:
-        await player.connect(options.transport_for(seat), HOST, server.port, server.prefix)
-        await player.auth()
-        await player.request({"msg": "join", "room": table.room})
-
-    # One at a time, so each player's first state is its own join (no gaps to explain).
-    for seat, player in enumerate(others, 1):
-        await asyncio.wait_for(sit(player, seat), timeout)
-
-
-async def _echo_table(run: Run, table: Table, options: Options, server: targets.Server) -> None:
-    players = [EchoPlayer(run, table, seat) for seat in range(options.seats)]
-    table.players = players
-    table.room = table.name
-    for seat, player in enumerate(players):
-        await asyncio.wait_for(
-            player.connect(options.transport_for(seat), HOST, server.port, server.prefix),
-            options.connect_timeout)
-        await asyncio.wait_for(player.join(), options.connect_timeout)
-    # The peer has no game: seat 0 moves first.
-    table.schedule(players[0], 1)
-
-
-async def seat_everyone(run: Run, options: Options, server: targets.Server) -> dict[str, Any]:
-    """Connect, authenticate and seat every client; returns setup figures."""
-    count = options.clients // options.seats
-    started = time.perf_counter()
-    jobs = []
-    for index in range(count):
-        table = Table(run, f"bench-{index:05d}")
-        run.tables.append(table)
-        if server.target == "game":
-            tokens = server.tokens[index * options.seats:(index + 1) * options.seats]
-            jobs.append(_game_table(run, table, tokens, options, server))
-        else:
-            jobs.append(_echo_table(run, table, options, server))
-    results = await _bounded(jobs, options.setup_concurrency)
-    failures = [r for r in results if isinstance(r, BaseException)]
-    seconds = time.perf_counter() - started
-    if failures:
-        kinds: dict[str, int] = {}
-        for failure in failures:
-            key = f"{type(failure).__name__}: {failure}"[:120]
-            kinds[key] = kinds.get(key, 0) + 1
-        raise RuntimeError(f"{len(failures)} of {count} tables could not be set up: {kinds}")
-    options.log(f"{count} tables of {options.seats} seated in {seconds:.1f} s")
-    return {"tables": count, "clients": count * options.seats, "setup_seconds": round(seconds, 1)}
-
-
-def _close_all(run: Run) -> None:
-    for table in run.tables:
-        for player in table.players:
-            player.close()
-
-
 # --- fixed and ramp ----------------------------------------------------------------------
 
-async def _measure(run: Run, meter: Meter, label: str, rate: float, seconds: float,
-                   drain: float) -> dict[str, Any]:
-    window = Window(label, rate)
-    run.window = window
-    meter.begin(window)
-    await asyncio.sleep(seconds)
-    meter.end(window)
-    run.window = None
-    # States of moves sent in the window keep arriving for a little while; what has not
-    # arrived `drain` seconds after the window closed is counted lost.
-    await asyncio.sleep(drain)
-    run.sweep_lost(older_than=drain)
-    return summarize(window)
+def _specs(server: targets.Server, options: Options, first: int, count: int,
+           tokens: list[str] | None = None) -> list[tuple[int, list[str] | None]]:
+    """Tables first .. first+count-1 with their seats' tokens (game; from `tokens`, which
+    starts at table `first`, or from those issued at start)."""
+    seats = options.seats
+    if server.target != "game":
+        return [(index, None) for index in range(first, first + count)]
+    if tokens is None:
+        tokens = server.tokens[first * seats:(first + count) * seats]
+    return [(first + n, tokens[n * seats:(n + 1) * seats]) for n in range(count)]
 
 
-def _members(run: Run) -> int:
-    return sum(len(table.players) for table in run.tables)
+async def seat_everyone(generators: Generators, server: targets.Server,
+                        options: Options) -> dict[str, Any]:
+    """Connect, authenticate and seat every client; returns setup figures.
+
+    Raises:
+        RuntimeError: a table could not be set up.
+    """
+    count = options.clients // options.seats
+    setup = await generators.seat(_specs(server, options, 0, count))
+    if setup["failures"]:
+        raise RuntimeError(f"{count - setup['seated']} of {count} tables could not be set up: "
+                           f"{setup['failures']}")
+    options.log(f"{count} tables of {options.seats} seated in {setup['seconds']:.1f} s")
+    return {"tables": count, "clients": count * options.seats,
+            "setup_seconds": round(setup["seconds"], 1)}
 
 
 async def fixed(options: Options) -> dict[str, Any]:
     server = await targets.start(options.target, clients=options.clients, cpu=options.server_cpu,
                                  database_url=options.database_url)
-    run = Run(options.pace)
+    generators = meter = None
     try:
-        setup = await seat_everyone(run, options, server)
-        meter = Meter(server)
-        rate = _members(run) / options.pace
-        run.go()
-        await asyncio.sleep(options.warmup)
+        generators = Generators(options, server.address)
+        meter = Meter(server.stats)
+        setup = await seat_everyone(generators, server, options)
+        rate = setup["clients"] / options.pace
+        await generators.play()
+        await asyncio.sleep(generators.lead + options.warmup)
         options.log(f"measuring {options.duration:.0f} s at pace {options.pace} s "
                     f"({rate:.0f} state msgs/s offered)")
         spy = _start_py_spy(server, options) if options.profile else None
-        result = await _measure(run, meter, "fixed", rate, options.duration, drain=options.drain)
+        result = await generators.measure("fixed", rate, options.duration, options.drain, meter)
         if spy is not None:
             await asyncio.get_running_loop().run_in_executor(None, spy.wait)
             from bench.profile import top_entries
             result["profile"] = top_entries(options.profile)
-        return _finish(run, server, options, setup, {"window": result})
+        return await _finish(generators, server, options, setup, {"window": result}, result)
     finally:
-        run.going = False
-        server.stop()
-        _close_all(run)
+        await _teardown(generators, meter, server)
+
+
+async def _teardown(generators: Generators | None, meter: Meter | None,
+                    server: targets.Server) -> None:
+    if meter is not None:
+        meter.stop()
+    server.stop()
+    if generators is not None:
+        await generators.close()
 
 
 def _start_py_spy(server: targets.Server, options: Options) -> Any:
@@ -277,44 +162,44 @@ def _start_py_spy(server: targets.Server, options: Options) -> Any:
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def _log_step(options: Options, step: dict[str, Any], ok: bool, again: bool,
+              first: str) -> None:
+    options.log(f"{first} achieved {step['state_msgs_per_s']:8.0f}/s "
+                f"p50 {step['p50_ms']:6.1f} p99 {step['p99_ms']:7.1f} ms "
+                f"server cpu {step['server_cpu']:.2f} generator cpu "
+                f"{step['generator_cpu']:.2f} {'ok' if ok else 'LIMIT'}"
+                f"{' (again)' if again else ''}")
+
+
 async def ramp(options: Options) -> dict[str, Any]:
     """Raise the offered rate by `step_factor` per step until p99 or delivery fails."""
     server = await targets.start(options.target, clients=options.clients, cpu=options.server_cpu,
                                  database_url=options.database_url)
     members = (options.clients // options.seats) * options.seats
     rate = options.start_rate
-    run = Run(members / rate)
+    options.pace = members / rate
     steps: list[dict[str, Any]] = []
+    generators = meter = None
     try:
-        setup = await seat_everyone(run, options, server)
-        meter = Meter(server)
-        run.go()
-        await asyncio.sleep(options.warmup)
+        generators = Generators(options, server.address)
+        meter = Meter(server.stats)
+        setup = await seat_everyone(generators, server, options)
+        await generators.play()
+        await asyncio.sleep(generators.lead + options.warmup)
         best: dict[str, Any] | None = None
         retried = False
         while rate <= options.max_rate:
-            window = Window(f"{rate:.0f}/s", rate)
-            run.window = window
-            meter.begin(window)
-            await asyncio.sleep(options.step_seconds)
-            meter.end(window)
-            run.window = None
             # The tables go on at this pace while the window's last states drain. A failed
             # step is measured once more at the same rate before the ramp stops: on a shared
             # machine one stall of another process can spoil a single p99.
-            await asyncio.sleep(options.drain)
-            run.sweep_lost(older_than=options.drain)
-            step = summarize(window)
+            step = await generators.measure(f"{rate:.0f}/s", rate, options.step_seconds,
+                                            options.drain, meter)
             steps.append(step)
             ok = (step["p99_ms"] <= options.p99_limit_ms
                   and (step["delivery"] or 0) >= options.min_delivery
                   and not step["errors"] and not step["lost"])
             step["ok"] = ok
-            options.log(f"offered {rate:8.0f}/s achieved {step['state_msgs_per_s']:8.0f}/s "
-                        f"p50 {step['p50_ms']:6.1f} p99 {step['p99_ms']:7.1f} ms "
-                        f"server cpu {step['server_cpu']:.2f} generator cpu "
-                        f"{step['generator_cpu']:.2f} {'ok' if ok else 'LIMIT'}"
-                        f"{' (again)' if retried else ''}")
+            _log_step(options, step, ok, retried, f"offered {rate:8.0f}/s")
             if not ok:
                 if retried or step["errors"] or step["lost"]:
                     break
@@ -323,39 +208,187 @@ async def ramp(options: Options) -> dict[str, Any]:
             retried = False
             best = step
             rate *= options.step_factor
-            run.pace = members / rate
+            await generators.set_pace(members / rate)
+        limit_step = steps[-1] if steps and steps[-1] is not best else None
         extra = {
             "steps": steps,
             "max_sustained_msgs_per_s": best["state_msgs_per_s"] if best else 0.0,
             "best_step": best,
-            "limit_step": steps[-1] if steps and steps[-1] is not best else None,
+            "limit_step": limit_step,
             "retried_steps": sum(1 for step in steps if not step["ok"]) - (
                 1 if steps and not steps[-1]["ok"] else 0),
         }
-        return _finish(run, server, options, setup, extra)
+        return await _finish(generators, server, options, setup, extra, limit_step or best)
     finally:
-        run.going = False
-        server.stop()
-        _close_all(run)
+        await _teardown(generators, meter, server)
 
 
-def _finish(run: Run, server: targets.Server, options: Options, setup: dict[str, Any],
-            extra: dict[str, Any]) -> dict[str, Any]:
+async def _finish(generators: Generators, server: targets.Server, options: Options,
+                  setup: dict[str, Any], extra: dict[str, Any],
+                  deciding: dict[str, Any] | None) -> dict[str, Any]:
+    """The result of a run: setup, totals over all generator processes, `extra`, and whether
+    the generator may have been the limit at the `deciding` step."""
+    totals = await generators.totals()
     result = {
         "target": options.target, "mode": options.mode, "transport": options.transport,
+        "protocol": (options.protocol if targets.split_target(options.target)[0] == "game"
+                     else None),
         "clients": setup["clients"], "seats": options.seats, **setup,
         "loadavg_end": loadavg(),
-        "errors": dict(run.errors), "seq_gaps": run.seq_gaps,
-        "closed_unexpectedly": run.closed_unexpectedly,
-        "moves_total": run.moves_total, "states_total": run.states_total,
-        "games_started": run.games_started, "games_finished": run.games_finished,
+        **totals,
         "server_error_lines": len(server.error_lines()),
+        **generator_fields(generators, deciding),
         **extra,
     }
     lines = server.error_lines()
     if lines:
         result["server_errors_sample"] = lines[:5]
     return result
+
+
+def generator_fields(generators: Generators | None,
+                     deciding: dict[str, Any] | None) -> dict[str, Any]:
+    """`generator_processes`, their cores, and `generator_limited` with a warning when the
+    generator's CPU at the deciding step reached GENERATOR_LIMIT of a core."""
+    fields: dict[str, Any] = {
+        "generator_processes": generators.count if generators else 1,
+        "generator_cores": generators.cores if generators else None,
+        "generator_limited": limited(deciding),
+    }
+    if fields["generator_limited"]:
+        fields["warnings"] = [
+            f"generator CPU reached {GENERATOR_LIMIT} of a core at the deciding step "
+            f"({deciding.get('label')}: busiest core {deciding.get('generator_cpu')}, per "
+            f"process {deciding.get('generator_cpu_per_process')}): the load generator, "
+            "not the server, may have been the limit; run it as more processes "
+            "(--generators) on cores the server does not use"]
+    return fields
+
+
+# --- capacity ----------------------------------------------------------------------------
+
+async def capacity(options: Options) -> dict[str, Any]:
+    """The largest number of players at a fixed pace that still meets the criterion (p99 <=
+    `p99_limit_ms`, no error, nothing lost, delivery >= `capacity_delivery`).
+
+    Steps of growing player counts (x `growth`, up to `max_clients`), each measured for
+    `step_seconds` once its players are seated and playing; players stay connected from step
+    to step (each step seats only the new tables). After the first failing step the count is
+    bisected between the last passing and the failing one; tables above a bisection step's
+    count are parked (connected, not moving). A step that failed on p99 or delivery alone is
+    measured once more. No step starts that is not expected to end within `time_limit`
+    seconds of the start.
+    """
+    started = time.monotonic()
+    deadline = started + options.time_limit
+    seats = options.seats
+    limit = targets.raise_open_files()
+    per_client = 1 if options.transport == "websocket" else 2
+    # The server holds every connection in one process: its open-files limit caps the count.
+    max_tables = max(1, min(options.max_clients, (limit - 200) // per_client) // seats)
+    tables = min(max_tables, max(1, round(options.clients / seats)))
+    server = await targets.start(options.target, clients=max_tables * seats,
+                                 cpu=options.server_cpu, database_url=options.database_url,
+                                 tokens=0)
+    steps: list[dict[str, Any]] = []
+    generators = meter = None
+    seated = 0  # tables seated so far (indices 0 .. seated-1, less any that failed)
+    seat_rate: float | None = None  # players seated per second, for the time estimate
+    passing: dict[str, Any] | None = None  # the step with the most players that passed
+    failing: dict[str, Any] | None = None  # the step with the fewest players that failed
+    low, high = 0, None  # tables: largest passing, smallest failing
+    stopped = "reached --max-clients"
+    try:
+        generators = Generators(options, server.address)
+        meter = Meter(server.stats)
+        first = True
+        while True:
+            new = max(0, tables - seated)
+            estimate = (new * seats / (seat_rate or 200.0) + generators.lead + options.pace
+                        + 1.0 + options.step_seconds + options.drain)
+            if not first and time.monotonic() + estimate > deadline:
+                stopped = "time limit"
+                break
+            meter.reset_step()
+            setup: dict[str, Any] = {"seated": 0, "failures": {}, "seconds": 0.0}
+            if new:
+                tokens = server.issue_tokens(seated * seats, new * seats) \
+                    if server.target == "game" else None
+                try:
+                    setup = await asyncio.wait_for(
+                        generators.seat(_specs(server, options, seated, new, tokens)),
+                        max(10.0, deadline - time.monotonic()))
+                except asyncio.TimeoutError:
+                    stopped = "time limit (while seating)"
+                    break
+                seated = tables
+                if setup["seated"]:
+                    seat_rate = setup["seated"] * seats / max(0.1, setup["seconds"])
+                options.log(f"{setup['seated']} tables seated in {setup['seconds']:.1f} s"
+                            + (f", failures {setup['failures']}" if setup["failures"] else ""))
+            playing = await generators.play(tables)
+            players = playing * seats
+            settle = options.pace + 1.0
+            await asyncio.sleep(generators.lead + (max(options.warmup, settle) if first
+                                                   else settle))
+            first = False
+            again = False
+            while True:
+                step = await generators.measure(f"{players} players", players / options.pace,
+                                                options.step_seconds, options.drain, meter)
+                step.update(players=players, tables=playing, again=again,
+                            new_players=setup["seated"] * seats,
+                            setup_seconds=round(setup["seconds"], 1),
+                            setup_failures=setup["failures"],
+                            server_rss_step_peak_mb=round(meter.rss_step_max / 2**20, 1),
+                            elapsed_s=round(time.monotonic() - started, 1))
+                quality = (step["p99_ms"] <= options.p99_limit_ms
+                           and (step["delivery"] or 0) >= options.capacity_delivery)
+                clean = not step["errors"] and not step["lost"] and not setup["failures"]
+                step["ok"] = ok = quality and clean
+                steps.append(step)
+                _log_step(options, step, ok, again, f"{players:6d} players "
+                          f"rss {step['server_rss_mb']:6.0f} MB")
+                if ok or again or not clean or time.monotonic() + options.step_seconds \
+                        + options.drain > deadline:
+                    break
+                again = True  # p99 or delivery alone: measure once more
+            if ok:
+                low, passing = tables, step
+            else:
+                high, failing = tables, step
+            if high is None:
+                if tables >= max_tables:
+                    break
+                tables = min(max_tables, max(tables + 1, round(tables * options.growth)))
+                continue
+            if low == 0:
+                stopped = "the first step failed"
+                break
+            if high - low <= max(1, math.ceil(low * CAPACITY_RESOLUTION)):
+                stopped = "bisected"
+                break
+            tables = (low + high) // 2
+        extra = {
+            "pace": options.pace,
+            "criterion": {"p99_ms_max": options.p99_limit_ms, "errors": 0, "lost": 0,
+                          "delivery_min": options.capacity_delivery},
+            "capacity_players": passing["players"] if passing else 0,
+            "max_clients": max_tables * seats,
+            "open_files_limit": limit,
+            "stopped": stopped,
+            "seconds_total": round(time.monotonic() - started, 1),
+            "best_step": passing,
+            "limit_step": failing,
+            "steps": steps,
+        }
+        setup_figures = {"clients": seated * seats, "tables": seated}
+        options.log(f"capacity {extra['capacity_players']} players ({stopped}) after "
+                    f"{extra['seconds_total']:.0f} s")
+        return await _finish(generators, server, options, setup_figures, extra,
+                             failing or passing)
+    finally:
+        await _teardown(generators, meter, server)
 
 
 # --- idle and storm ----------------------------------------------------------------------
@@ -409,7 +442,7 @@ async def idle(options: Options) -> dict[str, Any]:
     """Open N authenticated connections; memory per connection and time to open them."""
     server = await targets.start(options.target, clients=options.clients, cpu=options.server_cpu,
                                  database_url=options.database_url)
-    run = Run(1.0)
+    run = Run(1.0, options.protocol)
     players: list = []
     try:
         await asyncio.sleep(1.0)
@@ -424,6 +457,7 @@ async def idle(options: Options) -> dict[str, Any]:
         durations.sort()
         result = {
             "target": options.target, "mode": "idle", "transport": options.transport,
+            "generator_processes": 1,
             "loadavg_end": loadavg(),
             "clients": options.clients, "opened": opened, "failures": failures,
             "open_seconds": round(seconds, 2),
@@ -450,7 +484,7 @@ async def storm(options: Options) -> dict[str, Any]:
     """N clients connect and authenticate all at once: time until all are in, refusals."""
     server = await targets.start(options.target, clients=options.clients, cpu=options.server_cpu,
                                  database_url=options.database_url)
-    run = Run(1.0)
+    run = Run(1.0, options.protocol)
     players: list = []
     try:
         await asyncio.sleep(1.0)
@@ -462,6 +496,7 @@ async def storm(options: Options) -> dict[str, Any]:
         opened = len(players)
         result = {
             "target": options.target, "mode": "storm", "transport": options.transport,
+            "generator_processes": 1,
             "loadavg_end": loadavg(),
             "clients": options.clients, "opened": opened,
             "refused": options.clients - opened, "failures": failures,
@@ -483,7 +518,8 @@ async def storm(options: Options) -> dict[str, Any]:
             player.close()
 
 
-MODES = {"fixed": fixed, "ramp": ramp, "idle": idle, "storm": storm}
+MODES = {"fixed": fixed, "ramp": ramp, "capacity": capacity, "idle": idle,
+         "storm": storm}
 
 
 def median_of(values: list[float]) -> float:

@@ -6,6 +6,8 @@ import math
 import statistics
 from typing import Any, Callable
 
+from bench.generators import GENERATOR_LIMIT
+
 Getter = Callable[[dict[str, Any]], Any]
 
 
@@ -48,6 +50,17 @@ METRICS: dict[str, list[tuple[str, Getter, bool]]] = {
         ("bytes per state", _get("best_step", "mean_state_bytes"), False),
         ("errors", _error_count, False),
     ],
+    "capacity": [
+        ("players with p99 <= 50 ms", _get("capacity_players"), True),
+        ("p99 ms at that step", _get("best_step", "p99_ms"), False),
+        ("server CPU at that step", _get("best_step", "server_cpu"), False),
+        ("server RSS MB at that step", _get("best_step", "server_rss_mb"), True),
+        ("generator CPU at that step", _get("best_step", "generator_cpu"), False),
+        ("players at the failing step", _get("limit_step", "players"), False),
+        ("generator CPU at the failing step", _get("limit_step", "generator_cpu"), False),
+        ("seconds in all", _get("seconds_total"), False),
+        ("errors", _error_count, False),
+    ],
     "idle": [
         ("KiB per idle connection", _get("kib_per_connection"), True),
         ("seconds to open all", _get("open_seconds"), True),
@@ -62,6 +75,11 @@ METRICS: dict[str, list[tuple[str, Getter, bool]]] = {
         ("generator CPU seconds", _get("generator_cpu_seconds"), False),
     ],
 }
+
+
+for _rows in METRICS.values():
+    _rows.append(("generator processes", _get("generator_processes"), False))
+del _rows
 
 
 def _number(value: Any) -> float | None:
@@ -110,4 +128,12 @@ def markdown(mode: str, rounds: list[dict[str, dict[str, Any]]], names: list[str
     lines.append("per round: " + "; ".join(
         ", ".join(f"{name} {_fmt(_number(METRICS[mode][0][1](r[name])))}" for name in names
                   if name in r) for r in rounds))
+    limited = [f"{name} in round {number}" for number, r in enumerate(rounds, 1)
+               for name in names if (r.get(name) or {}).get("generator_limited")]
+    if limited:
+        lines.append("")
+        lines.append(f"generator-limited (its CPU reached {GENERATOR_LIMIT} of a core at the "
+                     "deciding step; "
+                     "the figure may be the generator's, not the server's): "
+                     + ", ".join(limited))
     return "\n".join(lines)
