@@ -36,10 +36,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def raise_open_files() -> int:
-    """Raise the soft limit of open files to the hard limit (children inherit it)."""
+def raise_open_files(wanted: int = 65536) -> int:
+    """Raise the limit of open files to `wanted`, or as far as allowed (children inherit it):
+    past the hard limit when the process may (root), else to the hard limit."""
     import resource
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, wanted))
+        except (ValueError, OSError):
+            pass
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]

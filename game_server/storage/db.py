@@ -8,6 +8,14 @@ use pooled connections, and real transactions: SQLAlchemy emits ``BEGIN`` itself
 ``sqlite3`` module's legacy mode, which would run SELECT and DDL outside any transaction.
 PostgreSQL URLs without a driver use psycopg2 (SQLAlchemy 2.1 would otherwise pick psycopg 3).
 
+Durability of the embedded default: WAL with ``synchronous=NORMAL``. A commit is written to the
+WAL file but not synced to the disk; the WAL is synced at each checkpoint. So a committed move
+survives a killed or crashed server process (the operating system still holds the write and
+the next open replays the WAL), but a power cut or a kernel crash may lose the last commits
+(never corrupt the database). ``FULL`` would sync the WAL at every commit: on a shared or slow
+disk that sync is part of every move's latency. Production runs PostgreSQL, whose commits are
+synced (its own ``synchronous_commit``).
+
 Deadlines (``timeout``, the server's GAME_DB_TIMEOUT): a database that hangs must fail a call
 as quickly as one that refuses, or every move, room list and sign-in queued behind the call
 waits with it. On PostgreSQL each round trip (connecting, a statement, the commit) must be
@@ -24,6 +32,7 @@ from __future__ import annotations
 import math
 import select
 import time
+import weakref
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -31,7 +40,19 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-__all__ = ["is_sqlite", "make_engine", "normalize_url", "session_factory"]
+__all__ = [
+    "connect_params",
+    "is_sqlite",
+    "make_engine",
+    "normalize_url",
+    "round_trip_deadline",
+    "session_factory",
+]
+
+#: What make_engine gave each PostgreSQL engine's connections: the ``connect_args`` (besides
+#: the URL's) and the deadline, for code that connects without the pool (`connect_params`).
+_POSTGRESQL_SETTINGS: weakref.WeakKeyDictionary[Engine, tuple[dict[str, Any], float | None]] = (
+    weakref.WeakKeyDictionary())
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -71,7 +92,9 @@ def make_engine(url: str | URL, *, sqlite_foreign_keys: bool = True,
     if backend == "postgresql":
         if timeout is not None:
             parsed, options = _postgresql_deadlines(parsed, timeout, options)
-        return create_engine(parsed, **options)
+        engine = create_engine(parsed, **options)
+        _POSTGRESQL_SETTINGS[engine] = (dict(options.get("connect_args", {})), timeout)
+        return engine
     raise ValueError(f"unsupported database {backend!r}: use sqlite:// or postgresql:// URLs")
 
 
@@ -108,6 +131,31 @@ def _postgresql_deadlines(url: URL, timeout: float,
     return url, options
 
 
+def connect_params(engine: Engine) -> dict[str, Any]:
+    """The keyword arguments of ``psycopg2.connect`` for a connection like the pooled ones of
+    a PostgreSQL `engine` (its URL, and the ``connect_args`` make_engine gave it: deadlines,
+    keepalives, server options), without a ``connection_factory``: for a connection made
+    outside the pool, such as the move log's asynchronous one.
+
+    Raises:
+        ValueError: the engine is not PostgreSQL.
+    """
+    if engine.dialect.name != "postgresql":
+        raise ValueError(f"not a PostgreSQL engine: {engine.dialect.name}")
+    _, params = engine.dialect.create_connect_args(engine.url)
+    connect_args, _ = _POSTGRESQL_SETTINGS.get(engine, ({}, None))
+    params = {**params, **connect_args}
+    params.pop("connection_factory", None)
+    return params
+
+
+def round_trip_deadline(engine: Engine) -> float | None:
+    """The deadline (seconds) of each round trip of `engine`'s connections: the ``timeout``
+    given to make_engine, None without one (and for SQLite, whose deadline is the busy
+    timeout)."""
+    return _POSTGRESQL_SETTINGS.get(engine, ({}, None))[1]
+
+
 _DEADLINE_CONNECTIONS: dict[float, type] = {}
 
 
@@ -126,7 +174,10 @@ def _install_wait_callback() -> None:
     """Make psycopg2 wait for the server through `_wait` (its "green" mode), once per process.
 
     The callback is global to psycopg2; connections without a deadline (not made by an engine
-    with a ``timeout``) wait as long as it takes, as psycopg2 itself would.
+    with a ``timeout``) wait as long as it takes, as psycopg2 itself would. It serves the
+    blocking connections (the pool's, used from executor threads: sign-ins, room hosting,
+    history); asynchronous connections (``async_=1``, the move log's) never call it, they are
+    polled by the event loop with deadlines of their own (``pg_async``).
     """
     import psycopg2.extensions
 
@@ -193,9 +244,9 @@ def _make_sqlite_engine(url: URL, foreign_keys: bool, timeout: float | None,
             cursor.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
             if not in_memory:
                 cursor.execute("PRAGMA journal_mode = WAL")
-                # WAL is durable at commit with synchronous=FULL; NORMAL could lose the last
-                # commits on power loss, and the move log must not.
-                cursor.execute("PRAGMA synchronous = FULL")
+                # No sync per commit: a killed process loses nothing, a power cut may lose
+                # the last commits (the module's docstring says why this trade).
+                cursor.execute("PRAGMA synchronous = NORMAL")
         finally:
             cursor.close()
 

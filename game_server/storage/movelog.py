@@ -5,10 +5,17 @@ resolves only once the actions are committed, so the caller sends the resulting 
 after that, and :meth:`MoveLog.load_open_rooms` gives a restarted server every room it hosted
 with the actions that rebuild it (``Table.replay``).
 
-Group commit: calls are queued, and one dedicated writer thread commits everything queued so
-far in one transaction. Calls made in the same event-loop iteration, or while the writer is busy
-with the previous batch, share the next transaction; so under load the cost per action stays
-small, and the event loop never waits for the database. When the database is away (a lost
+Group commit: calls are queued, and one writer commits everything queued so far in one
+transaction. Calls made in the same event-loop iteration, or while the writer is busy with the
+previous batch, share the next transaction; so under load the cost per action stays small, and
+the event loop never waits for the database. On PostgreSQL the writer is a task on the event
+loop with an asynchronous psycopg2 connection of its own (``pg_async``): no thread, so no
+hand-off of the GIL and no cross-thread wake-up per batch; each round trip has the engine's
+deadline (GAME_DB_TIMEOUT) as a loop timer. A batch costs two round trips, ``BEGIN`` with the
+fencing ``SELECT ... FOR UPDATE``, then every other statement with the ``COMMIT`` (the moves in
+one multi-row ``INSERT``), and one more per game dealt in it (``INSERT ... RETURNING id``). Its
+SQL is compiled once from SQLAlchemy Core statements on the models. On SQLite the writer is a thread of its own with a SQLAlchemy
+connection (SQLite's driver has no asynchronous mode). When the database is away (a lost
 connection, a timeout), every call of the batch raises :class:`LogUnavailable` and none of it is
 stored; the next batch tries again (the database may be back by then). When the database
 refuses what the batch writes (an integrity or data error, a value the driver cannot send),
@@ -24,20 +31,28 @@ is the one import from a layer above; it keeps the log's interface the table's o
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import functools
+import json
 import logging
+import re
+import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, bindparam, insert, select, text, update
+from sqlalchemy import Connection, Engine, any_, bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
+from sqlalchemy.sql.expression import Executable
 
 from game_server.tables import Action, Player, RoomMoved, Table
 
+from .db import connect_params, round_trip_deadline
+from .pg_async import AsyncConnection
 from .models import (
     GAME_KIND_MAX_LENGTH,
     ROOM_ID_MAX_LENGTH,
@@ -47,6 +62,7 @@ from .models import (
     GameSeat,
     Move,
     Room,
+    UTCDateTime,
     utc_now,
 )
 
@@ -133,6 +149,9 @@ class LogStats:
     #: The largest batch so far, in calls, and the time spent in committed transactions.
     max_batch_calls: int = 0
     commit_seconds: float = 0.0
+    #: Transactions tried, committed or not: one per batch, and one per part of a batch
+    #: written again after a refused row.
+    transactions: int = 0
 
 
 @dataclass(eq=False, slots=True)
@@ -157,7 +176,8 @@ class _Batch:
 
 
 class MoveLog:
-    """The durable move log of one server (``server_id``), writing on a thread of its own.
+    """The durable move log of one server (``server_id``). It writes from the event loop on
+    PostgreSQL (psycopg2) and on a thread of its own on SQLite.
 
     ``clock`` gives the aware UTC time stamped on rows (``created_at``, ``started_at``,
     ``finished_at``): the time of the call, not of the commit. Call :meth:`close` at shutdown.
@@ -185,12 +205,19 @@ class MoveLog:
         self._game_ids: dict[tuple[str, int], int] = {}
         self._failing = False
         self._last_cause: str | None = None
-        self._connection: Connection | None = None  # the writer thread's own
         # Guarded by _cond: the epoch this server holds each room at (migration 0004). A
         # commit for a room whose row no longer carries this server and epoch is refused.
         self._epochs: dict[str, int] = {}
-        self._thread = threading.Thread(target=self._run, name="game-movelog", daemon=True)
-        self._thread.start()
+        self._connection: Connection | None = None  # the writer thread's own (SQLite)
+        self._thread: threading.Thread | None = None
+        # PostgreSQL: the writer is a task on the loop of the first call; its connection.
+        self._on_loop = engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg2"
+        self._pg: AsyncConnection | None = None
+        self._writing = False  # guarded by _cond: the writer task is running
+        self._task: asyncio.Task[None] | None = None
+        if not self._on_loop:
+            self._thread = threading.Thread(target=self._run, name="game-movelog", daemon=True)
+            self._thread.start()
 
     @property
     def server_id(self) -> str:
@@ -260,17 +287,33 @@ class MoveLog:
     def _wake(self, loop: asyncio.AbstractEventLoop) -> None:
         with self._cond:
             self._waking.discard(loop)
-            self._signalled = True
-            self._cond.notify()
+            if self._on_loop:
+                if self._writing or not self._queue:
+                    return
+                self._writing = True
+            else:
+                self._signalled = True
+                self._cond.notify()
+                return
+        self._task = loop.create_task(self._drain(), name="game-movelog")
 
     def close(self) -> None:
-        """Commit what is queued, then stop the writer thread. Later calls raise
-        :class:`LogUnavailable`. The engine is the caller's to dispose of."""
+        """Commit what is queued, then stop the writer. Later calls raise
+        :class:`LogUnavailable`. The engine is the caller's to dispose of.
+
+        On SQLite this waits for the writer thread. On PostgreSQL, called on the event loop
+        while a batch is being written or calls are queued, it returns at once and the writer
+        commits them (the loop must keep running for that) before it closes its connection.
+        """
         with self._cond:
             self._closing = True
             self._cond.notify()
-        if self._thread is not threading.current_thread():
-            self._thread.join()
+            idle = not self._writing and not self._queue
+        if self._thread is not None:
+            if self._thread is not threading.current_thread():
+                self._thread.join()
+        elif idle:
+            self._drop_connection(broken=False)
 
     def hold(self, room_id: str, epoch: int) -> None:
         """This server hosts `room_id` at `epoch` (after a start-up, a takeover or a
@@ -332,10 +375,13 @@ class MoveLog:
         return [(RoomInfo(room.id, room.name, room.game, room.seats), actions[room.id])
                 for room in rooms]
 
-    # --- the writer thread -------------------------------------------------------------
+    # --- the writer: batches, failures, isolation -----------------------------------------
 
     def _drop_connection(self, broken: bool = True) -> None:
         """Let go of the writer's connection; a `broken` one is not returned to the pool."""
+        pg, self._pg = self._pg, None
+        if pg is not None:
+            pg.close()
         connection, self._connection = self._connection, None
         if connection is not None:
             try:
@@ -346,6 +392,7 @@ class MoveLog:
                 log.debug("move log: closing the writer's connection failed", exc_info=True)
 
     def _run(self) -> None:
+        """The writer thread (SQLite)."""
         while True:
             with self._cond:
                 while not self._signalled and not self._closing:
@@ -356,16 +403,44 @@ class MoveLog:
                     self._drop_connection(broken=False)
                     return
             if batch:
-                self._write(batch)
+                # Nothing in a SQLite transaction waits for the loop: the coroutine runs to
+                # its end here, on this thread.
+                _run_now(self._write(batch))
             with self._cond:
                 # Calls made while the batch was written form the next batch, at once.
                 if self._queue:
                     self._signalled = True
 
-    def _write(self, batch: list[_Request]) -> None:
+    async def _drain(self) -> None:
+        """The writer task (PostgreSQL): write batches until nothing is queued."""
+        batch: list[_Request] = []
+        try:
+            while True:
+                with self._cond:
+                    # Calls made while the batch was written form the next batch, at once.
+                    batch, self._queue = self._queue, []
+                    if not batch:
+                        self._writing = False
+                        closing = self._closing
+                        break
+                await self._write(batch)
+        except BaseException:
+            # Cancelled (the loop is being shut down): nothing more is written; the callers
+            # still waiting are told so.
+            self._drop_connection()
+            with self._cond:
+                self._writing = False
+                rest, self._queue = self._queue, []
+            for request in [*batch, *rest]:
+                _resolve(request, LogUnavailable("the move log was stopped"))
+            raise
+        if closing:
+            self._drop_connection(broken=False)
+
+    async def _write(self, batch: list[_Request]) -> None:
         started = time.perf_counter()
         try:
-            created, fenced = self._transaction(batch)
+            created, fenced = await self._transaction(batch)
         except Exception as error:  # noqa: BLE001 - sorted out below
             if _transient(error):
                 # The database is away or stuck: every call fails, and retrying room by
@@ -373,20 +448,24 @@ class MoveLog:
                 self._drop_connection()
                 self._failed(batch, error, time.perf_counter() - started)
             else:
-                self._isolate(batch, error)
+                await self._isolate(batch, error)
             return
         self._committed(batch, created, fenced, time.perf_counter() - started)
 
-    def _transaction(self, batch: list[_Request]) -> tuple[_Batch, set[str]]:
+    async def _transaction(self, batch: list[_Request]) -> tuple[_Batch, set[str]]:
         """Write `batch` in one transaction; returns what it created and the fenced rooms.
 
         Raises:
             Exception: the transaction failed and was rolled back.
         """
+        with self._cond:
+            self._stats = dataclasses.replace(self._stats,
+                                              transactions=self._stats.transactions + 1)
+        if self._on_loop:
+            return await self._pg_transaction(batch)
         created = _Batch()
-        # The writer keeps one connection: no pool checkout and no liveness ping per batch
-        # (a round trip each on PostgreSQL). A connection failure drops it; the next batch
-        # connects afresh.
+        # The writer keeps one connection: no pool checkout and no liveness ping per batch.
+        # A connection failure drops it; the next batch connects afresh.
         if self._connection is None:
             self._connection = self._engine.connect()
         connection = self._connection
@@ -396,7 +475,7 @@ class MoveLog:
             fenced = self._write_batch(connection, batch, created)
         return created, fenced
 
-    def _isolate(self, batch: list[_Request], error: Exception) -> None:
+    async def _isolate(self, batch: list[_Request], error: Exception) -> None:
         """The batch failed because of what it writes (a row the database refuses), not
         because the database is away: write it again in parts, each room's calls together,
         halving the parts that fail until the rooms whose rows can never be stored are alone;
@@ -419,7 +498,7 @@ class MoveLog:
                 calls = [request for group in part for request in group]
                 started = time.perf_counter()
                 try:
-                    created, fenced = self._transaction(calls)
+                    created, fenced = await self._transaction(calls)
                 except Exception as again:  # noqa: BLE001 - sorted out below
                     if _transient(again):
                         # The database went away meanwhile: the rest fails as in any outage.
@@ -441,9 +520,9 @@ class MoveLog:
         actions = sum(len(request.actions) for request in batch)
         with self._cond:
             old = self._stats
-            self._stats = LogStats(
+            self._stats = dataclasses.replace(
+                old,
                 batches=old.batches + 1,
-                failed_batches=old.failed_batches,
                 calls=old.calls + len(batch),
                 actions=old.actions + actions,
                 last_batch_calls=len(batch),
@@ -473,17 +552,21 @@ class MoveLog:
         query = select(Room.id, Room.server_id, Room.epoch).where(Room.id.in_(room_ids))
         if connection.dialect.name == "postgresql":
             query = query.with_for_update()
-        rows = connection.execute(query).all()
+        return self._fenced(connection.execute(query).all(), room_ids)
+
+    def _fenced(self, rows: Iterable[Any], room_ids: list[str]) -> set[str]:
+        """The fenced rooms among `room_ids`, given their rows' (id, server_id, epoch)."""
+        rows = list(rows)
         fenced = set()
         with self._cond:
-            for row in rows:
+            for room_id, server_id, epoch in rows:
                 # A room this server hosts without holding an epoch yet (a start-up that did
                 # not say) is held at the row's.
-                if row.server_id == self._server_id:
-                    self._epochs.setdefault(row.id, row.epoch)
-                if row.server_id != self._server_id or row.epoch != self._epochs.get(row.id):
-                    fenced.add(row.id)
-            for room_id in set(room_ids) - {row.id for row in rows}:
+                if server_id == self._server_id:
+                    self._epochs.setdefault(room_id, epoch)
+                if server_id != self._server_id or epoch != self._epochs.get(room_id):
+                    fenced.add(room_id)
+            for room_id in set(room_ids) - {row[0] for row in rows}:
                 # A room without a row is new: this server creates it, at epoch 1.
                 self._epochs.setdefault(room_id, 1)
         return fenced
@@ -582,6 +665,134 @@ class MoveLog:
             created.games[key] = game_id
         return game_id
 
+    # --- PostgreSQL, from the event loop ------------------------------------------------
+
+    async def _pg_connection(self) -> AsyncConnection:
+        """The writer's connection, opened on the running loop if there is none (or it
+        belongs to a loop that is gone)."""
+        loop = asyncio.get_running_loop()
+        if self._pg is not None and (self._pg.closed or self._pg.loop is not loop):
+            self._drop_connection()
+        if self._pg is None:
+            params = connect_params(self._engine)
+            # The writer shows in pg_stat_activity under its own name.
+            params.setdefault("application_name", f"game-movelog {self._server_id}")
+            deadline = round_trip_deadline(self._engine)
+            if deadline is None and "connect_timeout" in params:
+                connect_deadline: float | None = float(params["connect_timeout"])
+            else:
+                connect_deadline = deadline
+            self._pg = await AsyncConnection.open(params, deadline=deadline,
+                                                  connect_deadline=connect_deadline)
+        return self._pg
+
+    async def _pg_transaction(self, batch: list[_Request]) -> tuple[_Batch, set[str]]:
+        """`_transaction` on PostgreSQL: the same statements as `_write_batch`, sent in as few
+        round trips as the game ids allow."""
+        sql = _pg_sql()
+        connection = await self._pg_connection()
+        created = _Batch()
+        room_ids = sorted({request.room_id for request in batch})
+        try:
+            fenced = self._fenced(
+                await connection.query(sql.fence.bind(connection, p_ids=room_ids)), room_ids)
+            script: list[bytes] = []  # statements for the next round trip
+            moves: list[bytes] = []
+            finished: list[tuple[int, dict[str, Any], datetime]] = []
+            for request in batch:
+                room_id, at = request.room_id, _utc(request.at)
+                if room_id in fenced:
+                    continue
+                if request.room is None:
+                    script.append(sql.close_room.bind(connection, p_room=room_id, p_at=at))
+                    # A game the room's people left unfinished is abandoned.
+                    script.append(sql.abandon_games.bind(connection, p_room=room_id, p_at=at))
+                    created.closed.add(room_id)
+                    continue
+                if room_id not in self._known_rooms and room_id not in created.rooms:
+                    room = request.room
+                    script.append(sql.insert_room.bind(
+                        connection, p_id=room.id, p_name=room.name, p_game=room.game,
+                        p_seats=room.seats, p_server=self._server_id, p_at=at))
+                    created.rooms.add(room_id)
+                for action in request.actions:
+                    if action.started is not None:
+                        number = action.started["number"]
+                        created.games[(room_id, number)] = await self._pg_insert_game(
+                            connection, script, room_id, request.room.game, action.started, at)
+                    game_id = None
+                    if action.game:
+                        game_id = await self._pg_game_id(
+                            connection, script, room_id, action.game, created)
+                    if action.finished is not None:
+                        number = action.finished["number"]
+                        finished.append((await self._pg_game_id(
+                            connection, script, room_id, number, created), action.finished, at))
+                    row = _move_row(room_id, action, game_id, at)
+                    row["data"] = json.dumps(row["data"])
+                    moves.append(sql.insert_moves.row(connection, row))
+            if moves:
+                script.append(sql.insert_moves.rows(moves))
+            for game_id, result, at in finished:
+                script.append(sql.finish_game.bind(
+                    connection, p_game=game_id, p_at=at, p_winner=result["winner"],
+                    p_detail=json.dumps(result["detail"])))
+                script.extend(sql.set_score.bind(connection, g_game=game_id, g_seat=seat,
+                                                 g_score=score)
+                              for seat, score in enumerate(result["scores"])
+                              if score is not None)
+            script.append(b"COMMIT")
+            await connection.query(b";\n".join(script))
+        except Exception:
+            await self._pg_rollback(connection)
+            raise
+        except BaseException:
+            self._drop_connection()
+            raise
+        return created, fenced
+
+    async def _pg_rollback(self, connection: AsyncConnection) -> None:
+        """End a failed transaction; a connection that cannot is dropped."""
+        if connection.closed:
+            self._drop_connection()
+            return
+        try:
+            await connection.query(b"ROLLBACK")
+        except Exception:  # noqa: BLE001 - the transaction's own error is the one to report
+            log.debug("move log: rollback failed; the connection is dropped", exc_info=True)
+            self._drop_connection()
+
+    async def _pg_insert_game(self, connection: AsyncConnection, script: list[bytes],
+                              room_id: str, kind: str, started: dict[str, Any],
+                              at: datetime) -> int:
+        """Insert a game (sending what `script` holds first, in the same round trip); its
+        seats join `script`."""
+        sql = _pg_sql()
+        script.append(sql.insert_game.bind(
+            connection, p_room=room_id, p_number=started["number"], p_game=kind,
+            p_server=self._server_id, p_seed=started["seed"], p_dealer=started["dealer"],
+            p_at=at))
+        [(game_id,)] = await connection.query(b";\n".join(script))
+        script.clear()
+        script.append(sql.insert_seats.rows([
+            sql.insert_seats.row(connection, {"p_game": game_id, "p_seat": seat["seat"],
+                                              "p_user": seat["user"], "p_bot": bool(seat["bot"])})
+            for seat in started["seats"]]))
+        return game_id
+
+    async def _pg_game_id(self, connection: AsyncConnection, script: list[bytes],
+                          room_id: str, number: int, created: _Batch) -> int:
+        key = (room_id, number)
+        game_id = created.games.get(key) or self._game_ids.get(key)
+        if game_id is None:
+            script.append(_pg_sql().game_id.bind(connection, p_room=room_id, p_number=number))
+            rows = await connection.query(b";\n".join(script))
+            script.clear()
+            if not rows:
+                raise ValueError(f"room {room_id}: game {number} was never started in the log")
+            game_id = created.games[key] = rows[0][0]
+        return game_id
+
     def _forget(self, room_id: str) -> None:
         self._known_rooms.discard(room_id)
         for key in [key for key in self._game_ids if key[0] == room_id]:
@@ -636,8 +847,134 @@ class MoveLog:
         self._failing, self._last_cause = True, cause
 
 
+_T = TypeVar("_T")
+
+
+def _run_now(coroutine: Coroutine[Any, Any, _T]) -> _T:
+    """Run a coroutine that never waits for anything (the SQLite writer's) to its end, here.
+
+    Raises:
+        RuntimeError: it waited for something after all.
+    """
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value
+    coroutine.close()
+    raise RuntimeError("the SQLite writer waited for the event loop")
+
+
+_PSYCOPG2 = postgresql.psycopg2.dialect()
+_UTC_TYPE = UTCDateTime()
+
+
+def _utc(at: datetime) -> datetime:
+    """A row's time as the models store it (aware, UTC).
+
+    Raises:
+        ValueError: `at` is naive.
+    """
+    return _UTC_TYPE.process_bind_param(at, _PSYCOPG2)
+
+
+class _Sql:
+    """A Core statement compiled once for psycopg2: its SQL, and the values it binds itself
+    (its literals); the caller gives the named bind parameters."""
+
+    def __init__(self, statement: Executable, prefix: str = "") -> None:
+        compiled = statement.compile(dialect=_PSYCOPG2)
+        self.text = (prefix + str(compiled)).encode()
+        self.defaults = {name: value for name, value in compiled.params.items()
+                         if value is not None}
+
+    def bind(self, connection: AsyncConnection, **values: Any) -> bytes:
+        """The statement with its values, as the server receives it.
+
+        Raises:
+            psycopg2.DataError: a value psycopg2 cannot send.
+        """
+        return connection.mogrify(self.text, {**self.defaults, **values})
+
+
+_VALUES_ROW = re.compile(rb" VALUES (\((?:%\(\w+\)s|[^()%])*\))")
+
+
+class _Rows:
+    """A single-row ``INSERT ... VALUES (...)`` compiled once for psycopg2, written for many
+    rows at once: one statement, one parse on the server."""
+
+    def __init__(self, statement: Executable) -> None:
+        sql = _Sql(statement)
+        # The row: "(" placeholders ("%(name)s", with a cast or not) and commas ")".
+        found = _VALUES_ROW.search(sql.text)
+        if found is None:
+            raise ValueError(f"not a single-row INSERT: {sql.text!r}")
+        self.head = sql.text[:found.start(1)]
+        self.template, self.tail = found.group(1), sql.text[found.end(1):]
+        self.defaults = sql.defaults
+
+    def row(self, connection: AsyncConnection, values: dict[str, Any]) -> bytes:
+        """One row's ``(...)``.
+
+        Raises:
+            psycopg2.DataError: a value psycopg2 cannot send.
+        """
+        return connection.mogrify(self.template, {**self.defaults, **values})
+
+    def rows(self, rows: list[bytes]) -> bytes:
+        return self.head + b", ".join(rows) + self.tail
+
+
+@dataclass(frozen=True, slots=True)
+class _PgStatements:
+    fence: _Sql
+    close_room: _Sql
+    abandon_games: _Sql
+    insert_room: _Sql
+    insert_game: _Sql
+    insert_seats: _Rows
+    game_id: _Sql
+    insert_moves: _Rows
+    finish_game: _Sql
+    set_score: _Sql
+
+
+@functools.cache
+def _pg_sql() -> _PgStatements:
+    """The PostgreSQL writer's statements: what `MoveLog._write_batch` and its helpers run,
+    with every name taken from the models."""
+    p = bindparam
+    return _PgStatements(
+        # One round trip begins the transaction and locks the batch's rooms (fencing).
+        fence=_Sql(select(Room.id, Room.server_id, Room.epoch)
+                   .where(Room.id == any_(p("p_ids"))).with_for_update(), prefix="BEGIN;\n"),
+        close_room=_Sql(update(Room).where(Room.id == p("p_room"), Room.status == "open")
+                        .values(status="closed", closed_at=p("p_at"))),
+        abandon_games=_Sql(update(Game)
+                           .where(Game.room_id == p("p_room"), Game.status == "playing")
+                           .values(status="abandoned", finished_at=p("p_at"))),
+        insert_room=_Sql(postgresql.insert(Room).values(
+            id=p("p_id"), name=p("p_name"), game=p("p_game"), seats=p("p_seats"),
+            server_id=p("p_server"), epoch=Room.__table__.c.epoch.default.arg, status="open",
+            created_at=p("p_at")).on_conflict_do_nothing(index_elements=["id"])),
+        insert_game=_Sql(insert(Game).values(
+            room_id=p("p_room"), number=p("p_number"), game=p("p_game"),
+            server_id=p("p_server"), seed=p("p_seed"), dealer=p("p_dealer"), status="playing",
+            started_at=p("p_at")).returning(Game.id)),
+        insert_seats=_Rows(insert(GameSeat).values(
+            game_id=p("p_game"), seat=p("p_seat"), user_id=p("p_user"), bot=p("p_bot"))),
+        game_id=_Sql(select(Game.id).where(Game.room_id == p("p_room"),
+                                           Game.number == p("p_number"))),
+        insert_moves=_Rows(insert(Move)),
+        finish_game=_Sql(update(Game).where(Game.id == p("p_game")).values(
+            status="finished", finished_at=p("p_at"), winner=p("p_winner"),
+            detail=p("p_detail"))),
+        set_score=_Sql(_SET_SCORE),
+    )
+
+
 def _resolve(request: _Request, error: Exception | None) -> None:
-    """Finish the call's future on its own loop (from the writer thread)."""
+    """Finish the call's future: at once on its own loop, else through that loop."""
     failure = None
     if isinstance(error, (RoomMoved, LogUnavailable)):
         failure = error
@@ -654,6 +991,13 @@ def _resolve(request: _Request, error: Exception | None) -> None:
             request.future.set_exception(failure)
 
     try:
+        on_its_loop = asyncio.get_running_loop() is request.loop
+    except RuntimeError:  # the writer thread
+        on_its_loop = False
+    if on_its_loop:
+        settle()
+        return
+    try:
         request.loop.call_soon_threadsafe(settle)
     except RuntimeError:
         pass  # the loop is closed: nobody is waiting any more
@@ -666,7 +1010,13 @@ def _transient(error: BaseException) -> bool:
     before sending them (psycopg2: a NUL in a string), are the rows' own."""
     if isinstance(error, (IntegrityError, DataError)):
         return False
-    return isinstance(error, SQLAlchemyError)
+    if isinstance(error, SQLAlchemyError):
+        return True
+    # The PostgreSQL writer's own connection raises psycopg2's errors as they are.
+    psycopg2 = sys.modules.get("psycopg2")
+    if psycopg2 is not None and isinstance(error, psycopg2.Error):
+        return not isinstance(error, (psycopg2.IntegrityError, psycopg2.DataError))
+    return False
 
 
 def _raised_by_database(error: BaseException) -> bool:
@@ -674,6 +1024,8 @@ def _raised_by_database(error: BaseException) -> bool:
     SQLAlchemy error, or an exception from a frame of SQLAlchemy or the driver (psycopg2
     raises a plain ValueError for a NUL in a string)."""
     if isinstance(error, SQLAlchemyError):
+        return True
+    if type(error).__module__.split(".")[0] in _DATABASE_MODULES:
         return True
     traceback = error.__traceback__
     while traceback is not None and traceback.tb_next is not None:

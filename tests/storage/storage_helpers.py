@@ -1,16 +1,23 @@
 """Helpers for the move log and history tests: real tables played by bots (`Game.bot_move` for
-the people too), their actions recorded in a MoveLog, and a TCP proxy that can cut a database
-off or make it go silent."""
+the people too), their actions recorded in a MoveLog, a probe into the log's writer, and a TCP
+proxy that can cut a database off or make it go silent."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import socket
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psycopg2
+from sqlalchemy import Engine, event
+from sqlalchemy.exc import OperationalError
+
 from game_server.storage import MoveLog, RoomInfo
+from game_server.storage.pg_async import AsyncConnection
 from game_server.tables import Table
 
 
@@ -172,3 +179,101 @@ class Proxy:
         self.thaw()
         self.down()
         self.listener.close()
+
+
+class WriterProbe:
+    """Sees the move log's transactions and can hold or break them, whichever writer the
+    database gets: on SQLite SQLAlchemy's engine events (on the writer thread), on PostgreSQL
+    the round trips of the log's asynchronous connection (on the event loop).
+
+    `begins` and `commits` list the thread each transaction began and was sent to commit on.
+    """
+
+    def __init__(self, engine: Engine, monkeypatch: Any) -> None:
+        self.engine = engine
+        self.sqlite = engine.dialect.name == "sqlite"
+        self.begins: list[str] = []
+        self.commits: list[str] = []
+        #: Called with each statement's text before it is sent; may raise.
+        self.before: list[Callable[[str], None]] = []
+        self._holds: list[tuple[str, _Gate]] = []
+        if self.sqlite:
+            event.listen(engine, "begin", lambda connection: self._seen("begin"))
+            event.listen(engine, "commit", lambda connection: self._seen("commit"))
+            event.listen(engine, "before_cursor_execute", self._sqlite_statement)
+        else:
+            query = AsyncConnection.query
+            probe = self
+
+            async def watched(connection: AsyncConnection, sql: bytes, params: Any = None):
+                text = sql.decode()
+                if text.startswith("BEGIN"):
+                    await probe._async_seen("begin")
+                for check in probe.before:
+                    try:
+                        check(text)
+                    except psycopg2.OperationalError:
+                        connection.close()  # as when the connection is really lost
+                        raise
+                if text.endswith("COMMIT"):
+                    await probe._async_seen("commit")
+                return await query(connection, sql, params)
+
+            monkeypatch.setattr(AsyncConnection, "query", watched)
+
+    def hold(self, at: str) -> _Gate:
+        """Hold the next transaction at its begin or its commit until the gate opens."""
+        gate = _Gate()
+        self._holds.append((at, gate))
+        return gate
+
+    def lose_connection(self, when: Callable[[str], bool]) -> None:
+        """The connection is lost before the first statement for which `when` is true."""
+
+        def check(statement: str) -> None:
+            if when(statement):
+                self.before.remove(check)
+                if self.sqlite:
+                    raise OperationalError(statement, {}, Exception(
+                        "server closed the connection unexpectedly"))
+                raise psycopg2.OperationalError("server closed the connection unexpectedly")
+
+        self.before.append(check)
+
+    def _sqlite_statement(self, conn, cursor, statement, *args) -> None:
+        for check in list(self.before):
+            check(statement)
+
+    def _record(self, what: str) -> _Gate | None:
+        (self.begins if what == "begin" else self.commits).append(
+            threading.current_thread().name)
+        for index, (at, gate) in enumerate(self._holds):
+            if at == what:
+                del self._holds[index]
+                return gate
+        return None
+
+    def _seen(self, what: str) -> None:
+        gate = self._record(what)
+        if gate is not None:
+            gate.busy.set()
+            assert gate.thread_gate.wait(10)
+
+    async def _async_seen(self, what: str) -> None:
+        gate = self._record(what)
+        if gate is not None:
+            gate.busy.set()
+            await asyncio.wait_for(gate.loop_gate.wait(), 10)
+
+
+class _Gate:
+    """Where a held transaction waits: `busy` once it waits, `release()` lets it go on."""
+
+    def __init__(self) -> None:
+        self.busy = threading.Event()
+        self.thread_gate = threading.Event()
+        self.loop_gate = asyncio.Event()
+
+    def release(self) -> None:
+        self.thread_gate.set()
+        self.loop_gate.set()

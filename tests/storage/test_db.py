@@ -39,6 +39,8 @@ def test_sqlite_file_settings(tmp_path):
         with engine.connect() as connection:
             assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            # The durability the docs promise: no sync per commit (1 = NORMAL, 2 = FULL).
+            assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1
         # Pooled connections may be used by another thread (an executor).
         with engine.connect() as connection:
             connection.exec_driver_sql("SELECT 1")

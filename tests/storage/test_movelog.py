@@ -10,14 +10,22 @@ import threading
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Engine, event, func, inspect, select, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine, func, inspect, select, text
 
 from game_server.storage import LogUnavailable, MoveLog, RoomInfo, make_engine, migrate
 from game_server.storage.models import Game, GameSeat, Move, Room
 from game_server.tables import Action, Player, Table
 
-from storage_helpers import Clock, Proxy, commit, new_table, play, room_info, views
+from storage_helpers import (
+    Clock,
+    Proxy,
+    WriterProbe,
+    commit,
+    new_table,
+    play,
+    room_info,
+    views,
+)
 
 SERVER = "server-a"
 
@@ -118,11 +126,16 @@ async def test_record_resolves_after_the_commit(log, migrated, players):
     assert log.stats.batches == 1 and log.stats.actions == 1
 
 
-async def test_commits_run_on_the_writer_thread(log, migrated, players):
-    threads: list[str] = []
-    event.listen(migrated, "commit", lambda conn: threads.append(threading.current_thread().name))
+async def test_commits_run_on_the_writer_thread_or_the_event_loop(
+        log, migrated, players, monkeypatch):
+    # SQLite: a thread of its own. PostgreSQL: the event loop, with no thread at all.
+    probe = WriterProbe(migrated, monkeypatch)
     await log.record(room("room-thr", "T", 2), [sit(1, players[0])])
-    assert threads == ["game-movelog"]
+    if probe.sqlite:
+        assert probe.commits == ["game-movelog"]
+    else:
+        assert probe.commits == [threading.current_thread().name]
+        assert "game-movelog" not in {thread.name for thread in threading.enumerate()}
 
 
 async def test_nothing_to_record_touches_nothing(log):
@@ -189,19 +202,13 @@ async def test_calls_in_one_loop_iteration_share_one_transaction(log, players):
     assert count(log.engine, Move) == 40
 
 
-async def test_calls_made_while_the_writer_is_busy_form_the_next_batch(log, migrated, players):
+async def test_calls_made_while_the_writer_is_busy_form_the_next_batch(
+        log, migrated, players, monkeypatch):
     ann = players[0]
-    gate = threading.Event()
-    busy = threading.Event()
-
-    def slow_commit(connection) -> None:
-        busy.set()
-        assert gate.wait(10)
-
-    event.listen(migrated, "commit", slow_commit)
+    gate = WriterProbe(migrated, monkeypatch).hold("commit")
     first = asyncio.ensure_future(
         log.record(room("room-first", "F", 2), [sit(1, ann)]))
-    while not busy.is_set():
+    while not gate.busy.is_set():
         await asyncio.sleep(0.005)
     later = []
     for n in range(25):  # one call per loop iteration, all while the writer commits
@@ -209,7 +216,7 @@ async def test_calls_made_while_the_writer_is_busy_form_the_next_batch(log, migr
             log.record(room(f"room-l{n:02}", "L", 2), [sit(1, ann)])))
         await asyncio.sleep(0)
     assert log.queued == 25 and not first.done()
-    gate.set()
+    gate.release()
     await asyncio.gather(first, *later)
     stats = log.stats
     assert (stats.batches, stats.calls, stats.last_batch_calls) == (2, 26, 25)
@@ -237,19 +244,14 @@ async def test_a_big_load_needs_few_transactions(log, players):
 
 
 async def test_a_failed_batch_stores_nothing_and_every_call_in_it_fails(
-        log, migrated, players, caplog):
+        log, migrated, players, caplog, monkeypatch):
     # The database fails the transaction for a reason of its own (here: the connection is
     # lost at the first statement), not because of a row: every call fails, nothing is
     # retried. A row the database refuses fails only its room: test_movelog_isolation.py.
     ann, bob = players[:2]
     good = room("room-good", "Good", 2)
     other = room("room-other", "Other", 2)
-
-    def lost(conn, cursor, statement, parameters, context, executemany) -> None:
-        raise OperationalError(statement, parameters,
-                               Exception("server closed the connection unexpectedly"))
-
-    event.listen(migrated, "before_cursor_execute", lost, once=True)
+    WriterProbe(migrated, monkeypatch).lose_connection(lambda statement: True)
     caplog.set_level(logging.INFO, logger="game_server.storage.movelog")
     results = await asyncio.gather(log.record(good, [sit(1, ann)]),
                                    log.record(other, [sit(1, bob)]),
@@ -285,27 +287,22 @@ async def test_a_failure_in_a_later_action_undoes_the_whole_batch(log, migrated,
     assert [count(migrated, model) for model in (Room, Game, GameSeat, Move)] == [1, 1, 2, 2]
 
 
-async def test_calls_queued_behind_a_failed_call_of_the_room_fail_too(log, migrated, players):
+async def test_calls_queued_behind_a_failed_call_of_the_room_fail_too(
+        log, migrated, players, monkeypatch):
     # They were made on top of actions that are not stored, so they must not be stored either.
     bob = players[1]
     ghost = Player(999_999, "Ghost")
-    gate, busy = threading.Event(), threading.Event()
-
-    def slow_begin(connection) -> None:
-        busy.set()
-        assert gate.wait(10)
-
-    event.listen(migrated, "begin", slow_begin, once=True)
+    gate = WriterProbe(migrated, monkeypatch).hold("begin")
     chain = room("room-chain", "C", 3)
     other = room("room-other", "O", 3)
     failing = asyncio.ensure_future(log.record(chain, [sit(1, ghost)]))
-    while not busy.is_set():
+    while not gate.busy.is_set():
         await asyncio.sleep(0.005)
     behind = asyncio.ensure_future(log.record(chain, [sit(2, bob)]))
     unrelated = asyncio.ensure_future(log.record(other, [sit(1, bob)]))
     await asyncio.sleep(0.01)
     assert log.queued == 2
-    gate.set()
+    gate.release()
     results = await asyncio.gather(failing, behind, unrelated, return_exceptions=True)
     assert [isinstance(result, LogUnavailable) for result in results] == [True, True, False]
     with migrated.connect() as connection:

@@ -13,8 +13,7 @@ import asyncio
 import logging
 
 import pytest
-from sqlalchemy import Engine, event, func, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine, func, select
 
 from game_server.storage import LogUnavailable, MoveLog
 from game_server.storage.movelog import RowRefused
@@ -23,7 +22,7 @@ from game_server.storage.models import Move, Room
 from game_server.tables import Action, Player
 from game_server.tables.requests import Commit
 
-from storage_helpers import new_table
+from storage_helpers import WriterProbe, new_table
 
 SERVER = "server-i"
 
@@ -144,39 +143,33 @@ async def test_the_hubs_commit_driver_fails_only_the_refused_room(
     assert len(warnings) == 1 and "room-attack" in warnings[0].getMessage()
 
 
-async def test_a_bad_row_among_many_rooms_costs_a_few_transactions(log, migrated, players):
+async def test_a_bad_row_among_many_rooms_costs_a_few_transactions(
+        log, migrated, players, monkeypatch):
     """The batch is halved around the bad room, not written room by room: a client sending
     bad rows on purpose cannot make the log commit one room at a time."""
     ann = players[0]
     ghost = Player(999_999, "Ghost")
     tables = [new_table(f"room-{n:02}", 2) for n in range(32)]
-    begins = []
-    event.listen(migrated, "begin", lambda connection: begins.append(1))
+    probe = WriterProbe(migrated, monkeypatch)
     results = await asyncio.gather(*(
         log.record(table, [sit(1, ghost if n == 21 else ann)])
         for n, table in enumerate(tables)), return_exceptions=True)
-    transactions = len(begins)
+    transactions = len(probe.begins)
     assert [n for n, result in enumerate(results) if result is not None] == [21]
     assert len(stored(migrated)) == 31
     # The batch, then two halves on each of log2(32) = 5 levels.
-    assert transactions <= 1 + 2 * 5
+    assert 3 <= transactions <= 1 + 2 * 5
+    assert log.stats.transactions == transactions
 
 
-async def test_an_outage_while_rooms_are_retried_fails_the_rest(log, migrated, players):
+async def test_an_outage_while_rooms_are_retried_fails_the_rest(
+        log, migrated, players, monkeypatch):
     ann = players[0]
     ghost = Player(999_999, "Ghost")
     tables = [new_table(f"room-{n}", 2) for n in range(4)]
-    begins = []
-
-    def second_retry_loses_the_connection(conn, cursor, statement, *args) -> None:
-        if len(begins) == 3 and "INSERT" in statement:
-            raise OperationalError(statement, {}, Exception("server closed the connection"))
-
-    def count(connection) -> None:
-        begins.append(1)
-
-    event.listen(migrated, "begin", count)
-    event.listen(migrated, "before_cursor_execute", second_retry_loses_the_connection)
+    probe = WriterProbe(migrated, monkeypatch)
+    # The second retry loses the connection.
+    probe.lose_connection(lambda statement: len(probe.begins) == 3 and "INSERT" in statement)
     results = await asyncio.gather(*(
         log.record(table, [sit(1, ghost if n == 0 else ann)])
         for n, table in enumerate(tables)), return_exceptions=True)
@@ -184,7 +177,6 @@ async def test_an_outage_while_rooms_are_retried_fails_the_rest(log, migrated, p
     # every call answered.
     assert all(isinstance(result, LogUnavailable) for result in results), results
     assert stored(migrated) == []
-    event.remove(migrated, "before_cursor_execute", second_retry_loses_the_connection)
-    event.remove(migrated, "begin", count)
+    assert probe.before == []  # the connection was lost once
     await log.record(tables[1], [sit(1, ann)])
     assert stored(migrated) == [("room-1", 1)]
