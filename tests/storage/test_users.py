@@ -231,6 +231,7 @@ class RecordingStore(UserStore):
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine)
         self.threads: list[int] = []
+        self.batches: list[list[int]] = []
 
     def add(self, name):
         self.threads.append(threading.get_ident())
@@ -239,6 +240,11 @@ class RecordingStore(UserStore):
     def get(self, user_id):
         self.threads.append(threading.get_ident())
         return super().get(user_id)
+
+    def get_many(self, user_ids):
+        self.threads.append(threading.get_ident())
+        self.batches.append(sorted(user_ids))
+        return super().get_many(user_ids)
 
     def by_name(self, name):
         self.threads.append(threading.get_ident())
@@ -288,13 +294,13 @@ async def test_async_store_errors_arrive_as_the_same_exceptions(store):
 async def test_async_store_uses_the_given_executor(recording_store):
     executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="given")
     names: list[str] = []
-    original = recording_store.get
+    original = recording_store.get_many
 
-    def get(user_id):
+    def get_many(user_ids):
         names.append(threading.current_thread().name)
-        return original(user_id)
+        return original(user_ids)
 
-    recording_store.get = get
+    recording_store.get_many = get_many
     users = AsyncUserStore(recording_store, executor)
     try:
         assert await users.get(1) is None
@@ -305,11 +311,56 @@ async def test_async_store_uses_the_given_executor(recording_store):
         executor.shutdown()
 
 
+async def test_lookups_of_one_moment_share_one_query(recording_store):
+    # A burst of sign-ins: every id asked for in the same loop iteration in one query.
+    users = AsyncUserStore(recording_store)
+    try:
+        added = [await users.add(f"Burst{n}") for n in range(30)]
+        recording_store.batches.clear()
+        wanted = [user.id for user in added] + [added[0].id, 999_999]
+        found = await asyncio.gather(*(users.get(user_id) for user_id in wanted))
+        assert found == added + [added[0], None]
+        assert recording_store.batches == [sorted(set(wanted))]
+        # The next moment's lookups are a batch of their own.
+        assert await users.get(added[1].id) == added[1]
+        assert recording_store.batches[1:] == [[added[1].id]]
+    finally:
+        users.close()
+
+
+async def test_a_failed_batch_fails_each_lookup_and_a_cancelled_one_spares_the_others(store):
+    class FailingOnce(UserStore):
+        failed = False
+
+        def get_many(self, user_ids):
+            if not self.failed:
+                self.failed = True
+                raise RuntimeError("database gone")
+            return super().get_many(user_ids)
+
+    users = AsyncUserStore(FailingOnce(store.engine))
+    try:
+        ada = await users.add("Ada")
+        results = await asyncio.gather(users.get(ada.id), users.get(2),
+                                       return_exceptions=True)
+        assert [type(r) for r in results] == [RuntimeError, RuntimeError]
+        first, second = asyncio.ensure_future(users.get(ada.id)), \
+            asyncio.ensure_future(users.get(ada.id))
+        await asyncio.sleep(0)
+        first.cancel()
+        assert await second == ada
+        assert first.cancelled()
+        with pytest.raises(TypeError):
+            await users.get("1")
+    finally:
+        users.close()
+
+
 async def test_slow_database_does_not_block_the_loop(store):
     class SlowStore(UserStore):
-        def get(self, user_id):
+        def get_many(self, user_ids):
             time.sleep(0.3)
-            return super().get(user_id)
+            return super().get_many(user_ids)
 
     users = AsyncUserStore(SlowStore(store.engine))
     ticks = 0
