@@ -1,4 +1,5 @@
-"""A small asyncio client for protocol 2 over SockJS (WebSocket, xhr-streaming, xhr-polling).
+"""A small asyncio client for protocol 3 (or 2) over SockJS (WebSocket, xhr-streaming,
+xhr-polling).
 
 The tests, the load tools and your own scripts use it:
 
@@ -11,6 +12,10 @@ The tests, the load tools and your own scripts use it:
 `request` sends a message with a fresh `id` and returns the first reply carrying it as `re`
 (raising `ServerError` if that reply is an `error`). Every message received is also kept in
 `client.received`, and `next_message` / `wait_for` read them in order.
+
+In protocol 3 (the default) the server sends each `state`'s table as a merge patch of the
+last one (docs/protocol.md, "Protocol 3"); the client merges it, so every `state` its callers
+read holds the whole table, as in protocol 2. `GameClient.connect(..., protocol=2)` speaks 2.
 
 Run `python -m game_server.client --name Ann` to sign in on a `--dev` server and play one game
 of Crazy Eights against bots, printing what happens; `--game hearts` plays a Hearts match.
@@ -39,8 +44,8 @@ from tornado.websocket import WebSocketClientConnection, websocket_connect
 
 from game_server.rules import GAMES
 
-#: The protocol version this client speaks (docs/protocol.md).
-PROTOCOL = 2
+#: The protocol version this client speaks unless told otherwise (docs/protocol.md).
+PROTOCOL = 3
 
 Message = dict[str, Any]
 
@@ -209,7 +214,8 @@ TRANSPORTS = ("websocket", "xhr-streaming", "xhr-polling")
 
 
 class GameClient:
-    """One protocol-2 connection, over SockJS WebSocket (default) or an HTTP transport."""
+    """One connection, over SockJS WebSocket (default) or an HTTP transport, speaking
+    `protocol` (3 by default, or 2)."""
 
     #: `request` keeps under the server's rate limit (bursts of 40, 20 messages/s) by waiting.
     PACE_BURST = 40
@@ -227,14 +233,17 @@ class GameClient:
         self._waiters: dict[Any, asyncio.Future] = {}
         self.token: str | None = None
         self.base_url, self.prefix, self.transport_name = "", "/sockjs", "websocket"
+        self.protocol = PROTOCOL
+        #: Protocol 3: the whole table last received of each room, which patches apply to.
+        self.tables: dict[str, Message] = {}
         self._reader = asyncio.ensure_future(self._read())
 
     @classmethod
     async def connect(cls, base_url: str, prefix: str = "/sockjs", timeout: float = 10.0,
-                      transport: str = "websocket") -> "GameClient":
+                      transport: str = "websocket", protocol: int = PROTOCOL) -> "GameClient":
         """Open a SockJS session and wait for its open frame.
 
-        `transport` is one of TRANSPORTS.
+        `transport` is one of TRANSPORTS; `protocol` (3 or 2) is the one `auth` names.
         """
         if transport == "websocket":
             link: Any = _WebSocketLink(base_url, prefix)
@@ -248,6 +257,7 @@ class GameClient:
             raise ConnectionClosed(None, f"unexpected SockJS open frame {first!r}")
         client = cls(link)
         client.base_url, client.prefix, client.transport_name = base_url, prefix, transport
+        client.protocol = protocol
         return client
 
     async def follow(self, reply: Message, message: Message,
@@ -266,7 +276,8 @@ class GameClient:
             base = (f"{parts.scheme}://{parts.netloc}" if parts.netloc
                     else self.base_url.rstrip("/"))
             moved = await GameClient.connect(base, parts.path.rstrip("/") or "/sockjs",
-                                             transport=self.transport_name)
+                                             transport=self.transport_name,
+                                             protocol=self.protocol)
             await moved.auth(reply["token"])
             await client.close()
             client = moved
@@ -329,7 +340,7 @@ class GameClient:
     async def auth(self, token: str) -> Message:
         """Authenticate; returns the `welcome` message. Keeps the newest token the server
         gives (`welcome.token`, then `token` messages) in `self.token`."""
-        return await self.request({"msg": "auth", "protocol": PROTOCOL, "token": token})
+        return await self.request({"msg": "auth", "protocol": self.protocol, "token": token})
 
     async def chat(self, text: str) -> Message:
         """Say `text` to the room this connection is in (or to the lobby when in none);
@@ -419,8 +430,14 @@ class GameClient:
             self._queue.put_nowait(None)
 
     def _deliver(self, message: Message) -> None:
-        if message.get("msg") in ("welcome", "token") and "token" in message:
+        kind = message.get("msg")
+        if kind in ("welcome", "token") and "token" in message:
             self.token = message["token"]
+        if self.protocol >= 3:
+            if kind == "state":
+                message = self._merged(message)
+            elif kind == "left":
+                self.tables.pop(message.get("room"), None)
         self.received.append(message)
         self._queue.put_nowait(message)
         # The `event`s that come first on a join (missed ones with `since`, or the public log
@@ -430,12 +447,39 @@ class GameClient:
         if future is not None and not future.done():
             future.set_result(message)
 
+    def _merged(self, state: Message) -> Message:
+        """A protocol 3 state with its table made whole: merged into the table last received
+        of its room unless it is whole already (`full`)."""
+        room, table = state["room"], state["table"]
+        if not state.get("full"):
+            table = merge_patch(self.tables.get(room, {}), table)
+            state = {**state, "table": table}
+        self.tables[room] = table
+        return state
+
     async def close(self) -> None:
         self._link.close()
         try:
             await asyncio.wait_for(asyncio.shield(self._reader), 5)
         except (asyncio.TimeoutError, Exception):
             self._reader.cancel()
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """`target` with a JSON Merge Patch (RFC 7396) applied; `target` itself is not changed.
+
+    >>> merge_patch({"a": 1, "b": {"c": 2}}, {"a": None, "b": {"d": 3}})
+    {'b': {'c': 2, 'd': 3}}
+    """
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
 
 
 # --- a simple player, for the command line and for load tools ------------------------------
@@ -480,15 +524,16 @@ async def play_against_bots(base_url: str, name: str, bots: int = 2, game: str =
                             out: Callable[[str], None] = print,
                             clock: dict[str, int] | None = None,
                             quick: bool = False, games: int = 1,
-                            spectators: str | None = None) -> Message:
+                            spectators: str | None = None,
+                            protocol: int = PROTOCOL) -> Message:
     """Sign in, create a room of `game` (with a turn `clock`, {"move", "bank"} seconds, if
     given), add bots (the room starts when its last seat is taken) and play until the game
     ends. `quick`: quick-play instead (`quick_play`: other players may join; bots fill the
     empty seats after the server's wait). `games`: play that many, asking for a rematch after
-    each; `spectators`: the room's spectator policy. At the end of each game the deck reveals
-    are checked against the commitments shown (docs/fairness.md)."""
+    each; `spectators`: the room's spectator policy; `protocol`: 3 or 2. At the end of each
+    game the deck reveals are checked against the commitments shown (docs/fairness.md)."""
     token, user = await dev_login(base_url, name)
-    client = await GameClient.connect(base_url)
+    client = await GameClient.connect(base_url, protocol=protocol)
     try:
         await client.auth(token)
         out(f"signed in as {user['name']} (id {user['id']})")
@@ -570,6 +615,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="games to play, asking for a rematch after each (default 1)")
     parser.add_argument("--spectators", default=None, choices=("none", "public", "delayed"),
                         help="who may watch the room (default: public)")
+    parser.add_argument("--protocol", type=int, default=PROTOCOL, choices=(2, 3),
+                        help=f"the protocol version to speak (default {PROTOCOL})")
     args = parser.parse_args(argv)
     bots = args.bots if args.bots is not None else GAMES[args.game].DEFAULT_SEATS - 1
     clock = None
@@ -581,7 +628,7 @@ def main(argv: list[str] | None = None) -> int:
         clock = {"move": move, "bank": bank}
     asyncio.run(play_against_bots(args.url, args.name, bots, args.game, clock=clock,
                                   quick=args.quick, games=args.games,
-                                  spectators=args.spectators))
+                                  spectators=args.spectators, protocol=args.protocol))
     return 0
 
 

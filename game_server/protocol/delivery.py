@@ -1,5 +1,13 @@
 """Sending the engine's deliveries: each message object encoded to JSON once, however many
-connections get it (every member who shares a view shares one object)."""
+connections get it (every member who shares a view shares one object).
+
+A connection that speaks protocol 3 gets each `state` with its `table` as a merge patch
+against the table it last received for that room (`patches.py`; docs/protocol.md,
+"Protocol 3"), or whole with `"full": true` when it holds none of that room, the state deals
+a game, or no merge patch can say the change. Its peer keeps that table (`Peer.held`); the
+patch is computed once per pair of (this table, the table held), so members who share a view
+and were sent the same table last time share one text too.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +16,7 @@ from typing import Any, Callable, Iterable
 
 import orjson
 
+from game_server.protocol.patches import table_patch
 from game_server.tables.requests import Delivery
 
 __all__ = ["deliver", "encode"]
@@ -20,30 +29,89 @@ def encode(message: dict[str, Any]) -> str:
     return orjson.dumps(message).decode("utf-8")
 
 
+class _Texts:
+    """The texts of one delivery round: per message object, and per (message, table held) for
+    protocol 3 states. Objects are told apart by identity: the deliveries hold the messages,
+    and `_held` every table held that a key names, so no id is reused while this cache lives
+    (a peer lets go of its old table as soon as it is sent the new one)."""
+
+    def __init__(self) -> None:
+        self.whole: dict[int, str] = {}
+        self.full: dict[int, str] = {}
+        self.patched: dict[tuple[int, int], str] = {}
+        self.patches: dict[tuple[int, int], dict[str, Any] | None] = {}
+        self._held: list[dict[str, Any]] = []
+
+    def of(self, message: dict[str, Any]) -> str:
+        text = self.whole.get(id(message))
+        if text is None:
+            text = self.whole[id(message)] = encode(message)
+        return text
+
+    def state_for(self, message: dict[str, Any], held: tuple[str, dict[str, Any]] | None) -> str:
+        """The protocol 3 text of a state for a connection that holds `held` (room, table)."""
+        table = message["table"]
+        if (held is not None and held[0] == message["room"]
+                and (message.get("event") or {}).get("type") != "start"):
+            before = held[1]
+            key = (id(message), id(before))
+            text = self.patched.get(key)
+            if text is not None:
+                return text
+            pair = (id(table), id(before))
+            if pair in self.patches:
+                patch = self.patches[pair]
+            else:
+                patch = self.patches[pair] = table_patch(before, table)
+                self._held.append(before)
+            if patch is not None:
+                text = self.patched[key] = encode({**message, "table": patch})
+                return text
+        text = self.full.get(id(message))
+        if text is None:
+            text = self.full[id(message)] = encode({**message, "full": True})
+        return text
+
+
 def deliver(deliveries: Iterable[Delivery], send: Callable[[int, str], Any],
-            skip_rooms: set[str] = frozenset()) -> int:
+            skip_rooms: set[str] = frozenset(),
+            patching: Callable[[int], Any] | None = None) -> int:
     """Encode and send each delivery (but those of rooms in `skip_rooms`, whose commit
     failed); `send(conn, text)` sends to one connection. Returns how many states went out.
 
+    `patching(conn)` is the connection's peer if it speaks protocol 3 (None otherwise): its
+    states go as patches against its `held` table, which is updated as they are sent.
+
     One recipient that cannot be encoded for or sent to never stops the others."""
-    encoded: dict[int, str] = {}
+    texts = _Texts()
     states = 0
     for delivery in deliveries:
         if delivery.room is not None and delivery.room in skip_rooms:
             continue
         message = delivery.message
-        text = encoded.get(id(message))
-        if text is None:
-            try:
-                text = encoded[id(message)] = encode(message)
-            except Exception:
-                log.exception("cannot encode a %s message for connection %s",
-                              message.get("msg"), delivery.conn)
-                continue
-        if message.get("msg") == "state":
+        kind = message.get("msg")
+        reader = patching(delivery.conn) if patching is not None and kind in (
+            "state", "left") else None
+        try:
+            if reader is not None and kind == "state":
+                text = texts.state_for(message, reader.held)
+            else:
+                text = texts.of(message)
+        except Exception:
+            log.exception("cannot encode a %s message for connection %s", kind, delivery.conn)
+            continue
+        if kind == "state":
             states += 1
         try:
             send(delivery.conn, text)
         except Exception:
             log.exception("sending to connection %s failed", delivery.conn)
+            if reader is not None:
+                reader.held = None  # what it holds now is not known
+            continue
+        if reader is not None:
+            if kind == "state":
+                reader.held = (message["room"], message["table"])
+            elif reader.held is not None and reader.held[0] == message.get("room"):
+                reader.held = None
     return states

@@ -56,6 +56,7 @@ async def auth(hub: Hub, peer: Peer, message: dict[str, Any], re: Re) -> None:
         peer.token_refused(re)
     elif not peer.closed:
         peer.user = user
+        peer.protocol = message["protocol"]
         peer.stop_sign_in_timer()
         hub.metrics.signed_in()
         await hub.request(SignIn(peer.id, user))

@@ -35,14 +35,16 @@ from game_server.protocol.timers import Timers
 from game_server.rules import catalogue
 from game_server.tables import Engine, EngineSettings, Lobby, Player, Table
 from game_server.tables.changes import RoomMoved
-from game_server.tables.requests import Delivery, Effects, Recover, SignIn, Timer
+from game_server.tables.requests import (Create, Delivery, Effects, Join, QuickPlay, Recover,
+                                         SignIn, Timer)
 
 log = logging.getLogger(__name__)
 
 #: A connection gets a fresh sign-in token this often: half the 600 s a token lives.
 TOKEN_REFRESH_SECONDS = 300.0
 
-#: The protocol this server speaks (docs/protocol.md); clients name it in `auth`.
+#: The protocol every client of this server may speak (docs/protocol.md), as /config.json
+#: says; a client names its own in `auth` (2, or 3: peer.PROTOCOLS).
 PROTOCOL_VERSION = PROTOCOL
 
 
@@ -211,6 +213,9 @@ class Hub:
             ProtocolError: the engine refused (nothing changed), or `unavailable` when the
                 move log could not commit (the room is as everyone last saw it).
         """
+        if peer is not None and isinstance(request, (Join, Create, QuickPlay)):
+            # Protocol 3: the first state after a join is whole, whatever the client held.
+            peer.held = None
         fx = self.engine.handle(request, self.clock())
         if isinstance(request, SignIn) and fx.error is None and request.conn in self.peers:
             # Indexed here, where every sign-in passes, so a notification for one user finds
@@ -236,7 +241,7 @@ class Hub:
                 if action.name == "move":
                     self.metrics.moved(item.room.game_kind)
         skip = {item.room.id for item in fx.commits if item.token in failed}
-        states = deliver(fx.deliveries, self._send, skip)
+        states = deliver(fx.deliveries, self._send, skip, self._patching)
         self.chat.carry_out(fx)
         if states:
             self.metrics.states_sent(states)
@@ -250,7 +255,7 @@ class Hub:
                 continue
             again = self.engine.commit_failed(item.room.id, item.token, self.clock())
             self.timers.apply(again.deadlines)
-            deliver(again.deliveries, self._send)
+            deliver(again.deliveries, self._send, patching=self._patching)
             fx.room_list_changed |= again.room_list_changed
         if fx.room_list_changed:
             self.lobby_changed()
@@ -270,6 +275,11 @@ class Hub:
         message = {"msg": "notify", "kind": kind, "data": data}
         deliver([Delivery(conn, message) for conn in conns], self._send)
         return len(conns)
+
+    def _patching(self, conn: int) -> Peer | None:
+        """The connection's peer if its states go as patches (protocol 3), for `deliver`."""
+        peer = self.peers.get(conn)
+        return peer if peer is not None and peer.protocol >= 3 else None
 
     def _send(self, conn: int, text: str) -> None:
         peer = self.peers.get(conn)
@@ -389,7 +399,7 @@ class Hub:
 
     def welcome(self, peer: Peer) -> dict[str, Any]:
         welcome = {"msg": "welcome", "user": {"id": peer.user.id, "name": peer.user.name},
-                   "server": self.settings.server_id, "protocol": PROTOCOL_VERSION,
+                   "server": self.settings.server_id, "protocol": peer.protocol,
                    "games": catalogue()}
         if self.issue_token is not None:
             welcome["token"] = self.issue_token(peer.user.id)

@@ -36,10 +36,13 @@ CLOSE_FLOOD = (4002, "Too many messages")
 CLOSE_SIGN_IN = (4003, "Sign-in timed out")
 
 
-#: The protocol version this server speaks; `auth` must name it.
-PROTOCOL = 2
+#: The protocol versions this server speaks; `auth` must name one. 3 is 2 with each state's
+#: table sent as a patch against the last one (docs/protocol.md, "Protocol 3").
+PROTOCOLS = (2, 3)
+#: The version every client may speak, which /config.json names; 3 is chosen in `auth`.
+PROTOCOL = PROTOCOLS[0]
 _OLD_PROTOCOL = (
-    "This server speaks protocol 2 (docs/protocol.md): send {\"msg\": \"auth\", "
+    "This server speaks protocol 2 and 3 (docs/protocol.md): send {\"msg\": \"auth\", "
     "\"protocol\": 2, \"token\": ...}. Protocol 1 clients need the changes listed there "
     "under 'From protocol 1 to 2'.")
 
@@ -132,6 +135,11 @@ class Peer:
         self._task: asyncio.Task | None = None
         #: Bytes waiting in the transport to be sent to this client (set by the hub).
         self.queued: Callable[[], int] = lambda: 0
+        #: The protocol version the client named in `auth` (2 until it signed in).
+        self.protocol = 2
+        #: Protocol 3: the (room, table) of the last state sent, which the client holds and
+        #: the next state's table patches (protocol/delivery.py); None: it holds none.
+        self.held: tuple[str, dict[str, Any]] | None = None
 
     def __repr__(self) -> str:
         who = self.user.name if self.user else "anonymous"
@@ -182,6 +190,8 @@ class Peer:
     def send(self, message: dict[str, Any] | str) -> None:
         if self.closed:
             return
+        if self.held is not None and not isinstance(message, str) and message.get("msg") == "left":
+            self.held = None
         try:
             text = message if isinstance(message, str) else encode(message)
         except Exception:
@@ -241,7 +251,7 @@ class Peer:
             except SchemaViolation as violation:
                 raise ProtocolError("bad_message", str(violation)) from None
             kind = message["msg"]
-            if kind == "auth" and message.get("protocol") != PROTOCOL:
+            if kind == "auth" and message.get("protocol") not in PROTOCOLS:
                 raise ProtocolError("bad_message", _OLD_PROTOCOL)
             if kind != "auth" and self.user is None:
                 raise ProtocolError("auth_required")

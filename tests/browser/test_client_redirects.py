@@ -295,7 +295,7 @@ def test_the_newest_token_from_the_server_is_kept_for_the_next_sign_in(open_page
     page.evaluate("() => window.__GAME_TEST__.connection.drop()")
     page.wait_for_function("() => window.__requests.some((m) => m.msg === 'auth')")
     auth = page.evaluate("() => window.__requests.find((m) => m.msg === 'auth')")
-    assert auth["token"] == fresh and auth["protocol"] == 2
+    assert auth["token"] == fresh and auth["protocol"] == 3
     expect(page.get_by_test_id("conn-status")).to_have_attribute("data-state", "connected")
     expect(page.get_by_test_id("lobby")).to_be_visible()
     welcomes = [f for f in frames(page) if f.get("msg") == "welcome"]

@@ -116,7 +116,7 @@ async def test_a_protocol_1_auth_is_refused_naming_protocol_2(net: Net) -> None:
     for number, message in enumerate([
             {"msg": "auth", "token": token_for(ANN)},
             {"msg": "auth", "protocol": 1, "token": token_for(ANN)},
-            {"msg": "auth", "protocol": 3, "token": token_for(ANN)}]):
+            {"msg": "auth", "protocol": 4, "token": token_for(ANN)}]):
         client.send({**message, "id": number})
     client.send({"msg": "auth", "protocol": "2", "token": token_for(ANN), "id": "s"})
     await net.settle()

@@ -21,7 +21,7 @@ async def test_good_token_gets_welcome_then_room_list(game_server):
     fresh = welcome.pop("token", None)  # a fresh sign-in token, where the server issues them
     assert fresh is None or (isinstance(fresh, str) and fresh != token)
     assert welcome == {"msg": "welcome", "user": {"id": user_id, "name": "Ann"},
-                       "server": "test-1", "protocol": 2, "games": catalogue(), "re": 1}
+                       "server": "test-1", "protocol": 3, "games": catalogue(), "re": 1}
     room_list = await client.next_message()  # the welcome itself
     assert room_list["msg"] == "welcome"
     room_list = await client.next_message()
@@ -70,7 +70,7 @@ async def test_a_protocol_1_client_is_told_to_speak_protocol_2(game_server):
     assert "protocol 2" in refused.value.text
     assert client.close_reason is None
     welcome = await client.auth(token)
-    assert welcome["protocol"] == 2
+    assert welcome["protocol"] == 3  # GameClient speaks protocol 3 by default
     check_all(client)
     await client.close()
 

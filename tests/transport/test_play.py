@@ -56,8 +56,10 @@ async def test_no_message_ever_shows_another_players_hand(game_server, monkeypat
         if '"msg":"state"' in text.replace(" ", ""):
             state = json.loads(text)
             table = hub.lobby.get(state["room"])
-            if table is not None and table.game is not None and state["table"]["status"] == "playing":
-                mine = state["table"]["you"]
+            view = state["table"]  # in protocol 3 a patch: only what changed
+            if (table is not None and table.game is not None
+                    and view.get("status", table.status.value) == "playing"):
+                mine = view["you"] if "you" in view else table.seat_of(peer.user.id)
                 assert mine is None or table.seat_of(peer.user.id) == mine
                 for index, seat in enumerate(table.players):
                     if seat == mine:

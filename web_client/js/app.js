@@ -56,8 +56,9 @@ const LOG_KEEP = 30;
 
 const $ = (id) => document.getElementById(id);
 
-/** The protocol version this client speaks (docs/protocol.md); `auth` names it. */
-const PROTOCOL = 2;
+/** The protocol version this client speaks (docs/protocol.md); `auth` names it. In protocol 3
+ * a state's table may be a patch of the last one: connection.js makes it whole (`wholeState`). */
+const PROTOCOL = 3;
 
 const model = {
   config: null,

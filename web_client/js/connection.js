@@ -16,6 +16,33 @@
  * `url`), whose server knows where the room is now.
  */
 
+/**
+ * Protocol 3 (docs/protocol.md, "Protocol 3"): a `state` whose table is a JSON Merge Patch
+ * (RFC 7396) of the last table this socket received of its room (it has no `game`; a whole
+ * table, `full` or protocol 2, always has) comes out with the whole table, and `tables` (room
+ * -> table, one map per socket) keeps it for the next patch. Other messages pass as they are;
+ * a `left` forgets the room.
+ */
+export function wholeState(msg, tables) {
+  if (!msg || typeof msg !== 'object') return msg;
+  if (msg.msg === 'left') tables.delete(msg.room);
+  if (msg.msg !== 'state' || !msg.table || typeof msg.table !== 'object') return msg;
+  const merge = (target, patch) => {
+    if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
+    const isObject = target && typeof target === 'object' && !Array.isArray(target);
+    const result = isObject ? { ...target } : {};
+    for (const [key, value] of Object.entries(patch)) {
+      if (value === null) delete result[key];
+      else result[key] = merge(result[key], value);
+    }
+    return result;
+  };
+  const whole = msg.full || 'game' in msg.table;
+  const table = whole ? msg.table : merge(tables.get(msg.room) || {}, msg.table);
+  tables.set(msg.room, table);
+  return whole ? msg : { ...msg, table };
+}
+
 /** Every transport sockjs-client 1.6 offers, in its own order of preference. */
 export const TRANSPORTS = [
   'websocket',
@@ -133,6 +160,7 @@ export class Connection {
     this.testHook = typeof window !== 'undefined' && window.__GAME_TEST__ ? window.__GAME_TEST__ : null;
     if (this.testHook) {
       this.testHook.frames = this.testHook.frames || [];
+      this.testHook.wire = this.testHook.wire || [];
       this.testHook.connection = this;
     }
   }
@@ -335,6 +363,7 @@ export class Connection {
     }
     this.sock = sock;
     let wasOpen = false;
+    const tables = new Map(); // protocol 3: the last whole table of each room on this socket
     sock.onopen = () => {
       if (this.sock !== sock) return;
       wasOpen = true;
@@ -343,12 +372,20 @@ export class Connection {
     };
     sock.onmessage = (event) => {
       if (this.sock !== sock) return;
-      if (this.testHook) this.testHook.frames.push(event.data);
       let msg;
       try {
         msg = JSON.parse(event.data);
       } catch (err) {
+        if (this.testHook) this.testHook.frames.push(event.data);
         return;
+      }
+      const received = msg;
+      msg = wholeState(msg, tables);
+      if (this.testHook) {
+        // `frames`: each message as the app reads it (a patched state with its whole table);
+        // `wire`: the texts as they came.
+        this.testHook.frames.push(msg === received ? event.data : JSON.stringify(msg));
+        this.testHook.wire.push(event.data);
       }
       if (msg && msg.re != null && this.pending.has(msg.re)) {
         const waiter = this.pending.get(msg.re);
