@@ -53,7 +53,7 @@ class Options:
     time_limit: float = 900.0
     # generator
     generators: int = 1
-    protocol: int = 2
+    protocol: int = 3  # what the web client and game_server.client speak
     use_uvloop: bool = True
     # setup
     setup_concurrency: int = 100
