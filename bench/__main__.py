@@ -111,6 +111,9 @@ def options_from(args: argparse.Namespace, target: str) -> modes.Options:
     names = {f.name for f in fields(modes.Options)}
     values = {name: getattr(args, name) for name in names if hasattr(args, name)}
     values["target"] = target
+    protocol = targets.split_target(target)[1].get("protocol")
+    if protocol is not None:
+        values["protocol"] = int(protocol)
     values["use_uvloop"] = not getattr(args, "no_uvloop", False)
     capacity = values.get("mode") == "capacity"
     if values.get("clients") is None:

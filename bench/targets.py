@@ -185,13 +185,20 @@ def prepare_users(database_url: str, count: int, prefix: str = "bench") -> list[
     return [ids[name] for name in names]
 
 
+#: Settings of a game variant that are not environment variables.
+VARIANT_KEYS = ("checkout", "protocol")
+
+
 def split_target(name: str) -> tuple[str, dict[str, str]]:
-    """A target name and the settings of a game variant: `game+GAME_EVENT_LOOP=asyncio+...`
-    is the game server with those environment variables (for side-by-side rounds of two
-    configurations in one `compare`).
+    """A target name and the settings of a game variant, for side-by-side rounds of several
+    configurations or versions in one `compare`: `game+GAME_EVENT_LOOP=asyncio` is the game
+    server with that environment variable; `game+checkout=/path` runs the `game-server` of
+    another checkout (its own `.venv`), e.g. an earlier commit; `game+protocol=2` makes the
+    players speak that protocol version.
 
     Raises:
-        ValueError: an unknown target, or settings that are not GAME_ variables of `game`.
+        ValueError: an unknown target, or settings that are not GAME_ variables or
+            VARIANT_KEYS of `game`.
     """
     base, *settings = name.split("+")
     if base not in TARGETS:
@@ -199,8 +206,10 @@ def split_target(name: str) -> tuple[str, dict[str, str]]:
     env = {}
     for setting in settings:
         key, equals, value = setting.partition("=")
-        if base != "game" or not equals or not key.startswith("GAME_"):
-            raise ValueError(f"{name!r}: only game takes settings, as +GAME_NAME=value")
+        if base != "game" or not equals or not (key.startswith("GAME_")
+                                                 or key in VARIANT_KEYS):
+            raise ValueError(f"{name!r}: only game takes settings, as +GAME_NAME=value, "
+                             f"+checkout=PATH or +protocol=N")
         env[key] = value
     return base, env
 
@@ -214,8 +223,10 @@ async def start(target: str, *, clients: int, cpu: int | None = 0,
     port = free_port()
     target, variant = split_target(target)
     if target == "game":
+        checkout = variant.pop("checkout", None)
+        variant.pop("protocol", None)  # the players' business (bench.__main__.options_from)
         return await _start_game(port, clients, cpu, database_url, {**(env or {}), **variant},
-                                 clients if tokens is None else tokens)
+                                 clients if tokens is None else tokens, checkout)
     if target == "sockjs-tornado":
         command = [sys.executable, str(PEERS / "tornado_peer.py"), str(port)]
     elif target == "sockjs-node":
@@ -232,7 +243,8 @@ async def start(target: str, *, clients: int, cpu: int | None = 0,
 
 
 async def _start_game(port: int, clients: int, cpu: int | None, database_url: str | None,
-                      extra_env: dict[str, str], issue: int) -> Server:
+                      extra_env: dict[str, str], issue: int,
+                      checkout: str | None = None) -> Server:
     from game_server import tokens
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-game-"))
@@ -249,8 +261,8 @@ async def _start_game(port: int, clients: int, cpu: int | None, database_url: st
            # Thousands of players from one address.
            "GAME_CONNECTIONS_PER_ADDRESS": "0",
            **extra_env}
-    game_server = shutil.which("game-server", path=str(Path(sys.executable).parent)) \
-        or "game-server"
+    bin_dir = Path(checkout) / ".venv" / "bin" if checkout else Path(sys.executable).parent
+    game_server = shutil.which("game-server", path=str(bin_dir)) or "game-server"
     log_path = workdir / "server.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(_taskset(cpu) + [game_server, "serve", "--port", str(port)],

@@ -115,3 +115,14 @@ def test_players_speaking_protocol_3_merge_patches_and_play_games_to_the_end() -
     assert result["states_patched"] > 0
     assert window["lost"] == 0 and window["samples"] == 4 * window["moves"] > 0
     assert result["games_finished"] >= 1
+
+
+def test_a_game_variant_names_its_settings_and_nothing_else_takes_any():
+    from bench.targets import split_target
+
+    assert split_target("sockjs-node") == ("sockjs-node", {})
+    assert split_target("game+GAME_EVENT_LOOP=asyncio+checkout=/tmp/base+protocol=2") == (
+        "game", {"GAME_EVENT_LOOP": "asyncio", "checkout": "/tmp/base", "protocol": "2"})
+    for wrong in ("gaem", "sockjs-node+GAME_X=1", "game+PATH=/bin", "game+GAME_X"):
+        with pytest.raises(ValueError):
+            split_target(wrong)
