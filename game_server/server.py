@@ -37,6 +37,7 @@ from game_server.tables import Player, Table
 from game_server.notify import ADMIN_HOST
 from game_server.transport.app import DevLogin, make_admin_app, make_app, make_metrics_app
 from game_server.transport.http_server import GameHTTPServer
+from game_server.transport.sockjs_fixes import close_streams
 
 T = TypeVar("T")
 
@@ -134,6 +135,7 @@ class Server:
         return len(tables)
 
     def close(self) -> None:
+        close_streams(self.app.sockjs_router)
         self.hub.stop_timers()
         self.users.close()
         self.move_log.close()

@@ -70,7 +70,7 @@ class LeanProtocol(WebSocketProtocol13):
         # a callback, so nothing waits per connection.
         self._buffer = bytearray()
         if self.take_over and can_take_over(self.stream):
-            own = SocketStream(self)
+            own = SocketStream(self, getattr(self.handler.server, "socket_streams", None))
             try:
                 sock = own.take_over(self.stream)
                 self.stream = own

@@ -78,8 +78,10 @@ class SocketStream(asyncio.Protocol):
 
     transport: asyncio.Transport | None = None
 
-    def __init__(self, reader: FrameReader) -> None:
+    def __init__(self, reader: FrameReader, registry: set[SocketStream] | None = None) -> None:
         self._reader = reader
+        #: The open streams of one server (`sockjs_fixes.close_streams` ends them).
+        self._registry = registry
         self._out: list[bytes] = []
         self._out_bytes = 0
         self._queued = False  # in the flusher's list this iteration
@@ -118,6 +120,8 @@ class SocketStream(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        if self._registry is not None:
+            self._registry.add(self)
         if self._out and not self._queued:
             self._queued = True
             _flusher.add(self)
@@ -133,6 +137,8 @@ class SocketStream(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._lost = self._closed = True
+        if self._registry is not None:
+            self._registry.discard(self)
         self._out.clear()
         self._out_bytes = 0
         if self._on_closed is not None:

@@ -329,8 +329,12 @@ class XhrStreamingTransport(_BoundedBody, _EndsByClosing, xhrstreaming.XhrStream
         if binary or not self._send_chunk((message + "\n").encode("utf-8")):
             super().send_pack(message, binary)
             return
+        # As the stock path does: inactive until the next iteration, so that what is sent
+        # meanwhile waits in the session's queue and leaves as one pack (and the pack being
+        # flushed is not sent again from inside `session.flush`).
+        self.active = False
         self.notify_sent(len(message))
-        self.send_complete()
+        self.server.io_loop.add_callback(self.send_complete)
 
     def _send_chunk(self, data: bytes) -> bool:
         """Write `data` as one chunk of the response; False, having sent nothing, when the
@@ -544,10 +548,19 @@ REPLACEMENTS: dict[type, type] = {
 }
 
 
+def close_streams(router: Any) -> None:
+    """Drop every WebSocket socket the router's connections took over (server shutdown)."""
+    for stream in list(getattr(router, "socket_streams", ())):
+        stream.abort()
+
+
 def make_router(connection: Callable, prefix: str, settings: dict[str, Any],
                 sockjs_url: str) -> SockJSRouter:
     """A SockJSRouter with the fixed handlers and sockjs-client served by this server (fix 6)."""
     router = SockJSRouter(connection, prefix, {**settings, "sockjs_url": sockjs_url})
+    #: The WebSocket sockets taken over from Tornado (socket_stream.py), which Tornado's
+    #: `close_all_connections` no longer knows of: `close_streams` ends them.
+    router.socket_streams = set()
     router._transport_urls = [(pattern, _fixed(handler), kwargs)
                               for pattern, handler, kwargs in router.urls]
     return router

@@ -128,3 +128,26 @@ async def test_the_response_ends_at_its_limit_and_nothing_is_lost(game_server_fa
     assert [m["n"] for m in received] == list(range(40))
     stream.close()
     second.close()
+
+
+async def test_what_waited_for_the_next_request_arrives_once(game_server_factory):
+    # Messages queued while no streaming request is attached leave in the next one's first
+    # pack, once each (the pack being flushed is not sent again from inside the flush).
+    server = await game_server_factory(sockjs_settings={"response_limit": 4096})
+    stream = await signed_in_stream(server, "chunks4", "Ann")
+    peer, _ = connection_of(server, "Ann")
+    peer.send(json.dumps({"msg": "note", "n": -1, "pad": "z" * 5000}))  # ends the response
+    while not stream.ended:
+        await stream.frames(1)
+    for n in range(10):
+        peer.send(json.dumps({"msg": "note", "n": n}))
+    second = await ChunkedStream.open(server, "chunks4")
+    received: list[dict] = []
+    while len(received) < 10:
+        received += notes(await second.frames(1))
+    peer.send(json.dumps({"msg": "note", "n": 10}))
+    while len(received) < 11:
+        received += notes(await second.frames(1))
+    assert [m["n"] for m in received] == list(range(11))
+    stream.close()
+    second.close()
