@@ -93,9 +93,11 @@ class RawClient:
                 await asyncio.sleep(0.001)
 
     async def closed(self) -> bool:
-        """True once the server has closed the TCP connection (reads end)."""
+        """True once the server has closed the TCP connection (reads end). A client that does
+        not answer a close frame is dropped 5 s after it (Tornado's wait), so a read may wait
+        longer than that."""
         try:
-            while await asyncio.wait_for(self.reader.read(65536), 5.0):
+            while await asyncio.wait_for(self.reader.read(65536), 10.0):
                 pass
         except ConnectionResetError:
             pass
