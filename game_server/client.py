@@ -42,6 +42,7 @@ from tornado.iostream import IOStream
 from tornado.tcpclient import TCPClient
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
+from game_server.protocol.patches import merge_patch
 from game_server.rules import GAMES
 
 #: The protocol version this client speaks unless told otherwise (docs/protocol.md).
@@ -463,23 +464,6 @@ class GameClient:
             await asyncio.wait_for(asyncio.shield(self._reader), 5)
         except (asyncio.TimeoutError, Exception):
             self._reader.cancel()
-
-
-def merge_patch(target: Any, patch: Any) -> Any:
-    """`target` with a JSON Merge Patch (RFC 7396) applied; `target` itself is not changed.
-
-    >>> merge_patch({"a": 1, "b": {"c": 2}}, {"a": None, "b": {"d": 3}})
-    {'b': {'c': 2, 'd': 3}}
-    """
-    if not isinstance(patch, dict):
-        return patch
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge_patch(result.get(key), value)
-    return result
 
 
 # --- a simple player, for the command line and for load tools ------------------------------

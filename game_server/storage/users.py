@@ -216,9 +216,7 @@ class UserStore:
 
     def get(self, user_id: int) -> UserInfo | None:
         """The user with this id, or ``None``."""
-        if isinstance(user_id, bool) or not isinstance(user_id, int):
-            raise TypeError(f"a user id is an int, not {type(user_id).__name__}")
-        if not 0 < user_id <= _MAX_ID:
+        if not _stored_id(user_id):
             return None
         with self._sessions() as session:
             user = session.get(User, user_id)
@@ -232,9 +230,7 @@ class UserStore:
         """
         wanted = set()
         for user_id in user_ids:
-            if isinstance(user_id, bool) or not isinstance(user_id, int):
-                raise TypeError(f"a user id is an int, not {type(user_id).__name__}")
-            if 0 < user_id <= _MAX_ID:
+            if _stored_id(user_id):
                 wanted.add(user_id)
         if not wanted:
             return {}
@@ -336,6 +332,17 @@ class UserStore:
         return SeatedRoom(newest.room_id, newest.name, newest.game)
 
 
+def _stored_id(user_id: int) -> bool:
+    """Whether `user_id` can be a stored user's id (positive, within the column's range).
+
+    Raises:
+        TypeError: it is not an int.
+    """
+    if isinstance(user_id, bool) or not isinstance(user_id, int):
+        raise TypeError(f"a user id is an int, not {type(user_id).__name__}")
+    return 0 < user_id <= _MAX_ID
+
+
 class AsyncUserStore:
     """The methods of :class:`UserStore` as coroutines, run on a thread pool.
 
@@ -377,8 +384,7 @@ class AsyncUserStore:
         (:meth:`UserStore.get_many`): a burst of sign-ins costs one round trip per batch, not
         one ORM session per player. A failed query fails every call of its batch.
         """
-        if isinstance(user_id, bool) or not isinstance(user_id, int):
-            raise TypeError(f"a user id is an int, not {type(user_id).__name__}")
+        _stored_id(user_id)  # a wrong type fails this caller only, not its batch
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         if not self._wanted:
