@@ -102,6 +102,10 @@ def _parser() -> argparse.ArgumentParser:
                          help="fixed mode, python targets: record the server with py-spy "
                               "during the window into FILE (collapsed stacks) and add its "
                               "top entries to the results")
+        sub.add_argument("--gc", action="store_true",
+                         help="fixed, ramp, capacity; game: log the server's garbage "
+                              "collections and add each window's (count, total and longest "
+                              "pause per generation) to the results as server_gc")
         sub.add_argument("--quiet", action="store_true")
         sub.add_argument("--out", type=Path, help="also write the results as JSON here")
     return parser

@@ -26,8 +26,10 @@ import multiprocessing
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bench.gc_log import summarize as summarize_gc
 from bench.load import EchoPlayer, GamePlayer, Run, Table, Window
 from bench.targets import Address, pin_self, raise_open_files
 
@@ -380,10 +382,13 @@ class Generators:
 # --- measuring and merging -----------------------------------------------------------------
 
 class Meter:
-    """The server's CPU over a window and its peak RSS (sampled every 0.5 s while running)."""
+    """The server's CPU over a window and its peak RSS (sampled every 0.5 s while running);
+    with `gc_log`, its garbage collections in the window (bench/gc_log.py)."""
 
-    def __init__(self, stats: Any) -> None:
+    def __init__(self, stats: Any, gc_log: Path | None = None) -> None:
         self.stats = stats
+        self.gc_log = gc_log
+        self.gc: dict[str, Any] | None = None
         self.rss_max = 0  # peak since `begin`
         self.rss_step_max = 0  # peak since `reset_step`
         self.cpu = 0.0
@@ -409,6 +414,7 @@ class Meter:
 
     def begin(self) -> None:
         self.opened_at = time.perf_counter()
+        self._wall0 = time.time()
         self._cpu0 = self.stats.cpu_seconds()
         self.rss_max = 0
         self._note_rss()
@@ -418,6 +424,8 @@ class Meter:
         self.cpu = (self.stats.cpu_seconds() - self._cpu0) / max(
             1e-9, self.closed_at - self.opened_at)
         self._note_rss()
+        if self.gc_log is not None:
+            self.gc = summarize_gc(self.gc_log, self._wall0, time.time())
 
     def stop(self) -> None:
         if self._task is not None:
@@ -479,6 +487,7 @@ def merge(windows: list[Window], meter: Meter, cores: list[int | None]) -> dict[
         "generator_cpu": round(generator_load(per_process, cores), 3),
         "generator_cpu_per_process": [round(cpu, 3) for cpu in per_process],
         "server_rss_mb": round(meter.rss_max / 2**20, 1),
+        **({"server_gc": meter.gc} if meter.gc is not None else {}),
     }
 
 

@@ -62,6 +62,7 @@ class Options:
     generator_cpu: int | None = 1
     database_url: str | None = None
     profile: str | None = None  # fixed mode: py-spy raw (collapsed) stacks of the server
+    gc: bool = False  # game: log the server's garbage collections (bench/gc_log.py)
     quiet: bool = False
 
     def transport_for(self, index: int) -> str:
@@ -117,11 +118,11 @@ async def seat_everyone(generators: Generators, server: targets.Server,
 
 async def fixed(options: Options) -> dict[str, Any]:
     server = await targets.start(options.target, clients=options.clients, cpu=options.server_cpu,
-                                 database_url=options.database_url)
+                                 database_url=options.database_url, gc=options.gc)
     generators = meter = None
     try:
         generators = Generators(options, server.address)
-        meter = Meter(server.stats)
+        meter = Meter(server.stats, server.gc_log)
         setup = await seat_everyone(generators, server, options)
         rate = setup["clients"] / options.pace
         await generators.play()
@@ -174,7 +175,7 @@ def _log_step(options: Options, step: dict[str, Any], ok: bool, again: bool,
 async def ramp(options: Options) -> dict[str, Any]:
     """Raise the offered rate by `step_factor` per step until p99 or delivery fails."""
     server = await targets.start(options.target, clients=options.clients, cpu=options.server_cpu,
-                                 database_url=options.database_url)
+                                 database_url=options.database_url, gc=options.gc)
     members = (options.clients // options.seats) * options.seats
     rate = options.start_rate
     options.pace = members / rate
@@ -182,7 +183,7 @@ async def ramp(options: Options) -> dict[str, Any]:
     generators = meter = None
     try:
         generators = Generators(options, server.address)
-        meter = Meter(server.stats)
+        meter = Meter(server.stats, server.gc_log)
         setup = await seat_everyone(generators, server, options)
         await generators.play()
         await asyncio.sleep(generators.lead + options.warmup)
@@ -289,7 +290,7 @@ async def capacity(options: Options) -> dict[str, Any]:
     tables = min(max_tables, max(1, round(options.clients / seats)))
     server = await targets.start(options.target, clients=max_tables * seats,
                                  cpu=options.server_cpu, database_url=options.database_url,
-                                 tokens=0)
+                                 tokens=0, gc=options.gc)
     steps: list[dict[str, Any]] = []
     generators = meter = None
     seated = 0  # tables seated so far (indices 0 .. seated-1, less any that failed)
@@ -300,7 +301,7 @@ async def capacity(options: Options) -> dict[str, Any]:
     stopped = "reached --max-clients"
     try:
         generators = Generators(options, server.address)
-        meter = Meter(server.stats)
+        meter = Meter(server.stats, server.gc_log)
         first = True
         while True:
             new = max(0, tables - seated)

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.gc_log import environment as gc_environment
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 PEERS = BENCH / "peers"
@@ -96,6 +98,8 @@ class Server:
     #: game: the token keyring and the ids of the prepared users, for `issue_tokens`.
     keyring: Any = None
     user_ids: list[int] = field(default_factory=list)
+    #: game with `--gc`: the file its garbage-collection probe writes (bench/gc_log.py).
+    gc_log: Path | None = None
 
     def issue_tokens(self, first: int, count: int) -> list[str]:
         """Fresh tokens (they last 10 minutes) for prepared users first .. first+count-1."""
@@ -216,17 +220,18 @@ def split_target(name: str) -> tuple[str, dict[str, str]]:
 
 async def start(target: str, *, clients: int, cpu: int | None = 0,
                 database_url: str | None = None, env: dict[str, str] | None = None,
-                tokens: int | None = None) -> Server:
+                tokens: int | None = None, gc: bool = False) -> Server:
     """Start the target pinned to `cpu`, ready for `clients` players: game users are created
     for all of them, tokens issued now for the first `tokens` (default: all; the rest with
-    `Server.issue_tokens` when needed)."""
+    `Server.issue_tokens` when needed). `gc`: the game server logs its garbage collections
+    (`Server.gc_log`)."""
     port = free_port()
     target, variant = split_target(target)
     if target == "game":
         checkout = variant.pop("checkout", None)
         variant.pop("protocol", None)  # the players' business (bench.__main__.options_from)
         return await _start_game(port, clients, cpu, database_url, {**(env or {}), **variant},
-                                 clients if tokens is None else tokens, checkout)
+                                 clients if tokens is None else tokens, checkout, gc)
     if target == "sockjs-tornado":
         command = [sys.executable, str(PEERS / "tornado_peer.py"), str(port)]
     elif target == "sockjs-node":
@@ -244,10 +249,13 @@ async def start(target: str, *, clients: int, cpu: int | None = 0,
 
 async def _start_game(port: int, clients: int, cpu: int | None, database_url: str | None,
                       extra_env: dict[str, str], issue: int,
-                      checkout: str | None = None) -> Server:
+                      checkout: str | None = None, gc: bool = False) -> Server:
     from game_server import tokens
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-game-"))
+    gc_log = workdir / "gc.log" if gc else None
+    if gc_log is not None:
+        extra_env = {**gc_environment(gc_log), **extra_env}
     url = database_url or f"sqlite:///{workdir / 'bench.db'}"
     keys = tokens.generate_keyring_entry(1)
     user_ids = await asyncio.get_running_loop().run_in_executor(
@@ -268,7 +276,7 @@ async def _start_game(port: int, clients: int, cpu: int | None, database_url: st
         process = subprocess.Popen(_taskset(cpu) + [game_server, "serve", "--port", str(port)],
                                    env=env, stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
     server = Server("game", process, port, log_path=log_path, workdir=workdir,
-                    keyring=keyring, user_ids=user_ids)
+                    keyring=keyring, user_ids=user_ids, gc_log=gc_log)
     try:
         await _wait_listening(process, port, "game-server")
     except Exception:

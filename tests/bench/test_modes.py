@@ -36,6 +36,7 @@ def _window(latencies_ms: list[float], states: int, cpu: float) -> Window:
 def test_windows_of_several_processes_merge_into_one_distribution() -> None:
     meter = Meter.__new__(Meter)  # a stand-in with the server's figures, no sampling
     meter.opened_at, meter.closed_at, meter.cpu, meter.rss_max = 0.0, 2.0, 0.5, 2**20
+    meter.gc = None
     # One process saw 99 fast samples, the other one slow sample: the merged p99 is the
     # p99 of all 100, not a mix of the two processes' percentiles.
     quick = _window([1.0] * 99, states=150, cpu=0.5)
