@@ -687,8 +687,10 @@ class MoveLog:
         return self._pg
 
     async def _pg_transaction(self, batch: list[_Request]) -> tuple[_Batch, set[str]]:
-        """`_transaction` on PostgreSQL: the same statements as `_write_batch`, sent in as few
-        round trips as the game ids allow."""
+        """`_transaction` on PostgreSQL: the same statements as `_write_batch`, in two round
+        trips (the fence, then the rest), three when the batch starts games (their ids are
+        needed by their seats and moves), and one more per game whose id is not known (after
+        a restart or a takeover)."""
         sql = _pg_sql()
         connection = await self._pg_connection()
         created = _Batch()
@@ -697,6 +699,7 @@ class MoveLog:
             fenced = self._fenced(
                 await connection.query(sql.fence.bind(connection, p_ids=room_ids)), room_ids)
             script: list[bytes] = []  # statements for the next round trip
+            await self._pg_insert_games(connection, script, batch, fenced, created)
             moves: list[bytes] = []
             finished: list[tuple[int, dict[str, Any], datetime]] = []
             for request in batch:
@@ -709,17 +712,8 @@ class MoveLog:
                     script.append(sql.abandon_games.bind(connection, p_room=room_id, p_at=at))
                     created.closed.add(room_id)
                     continue
-                if room_id not in self._known_rooms and room_id not in created.rooms:
-                    room = request.room
-                    script.append(sql.insert_room.bind(
-                        connection, p_id=room.id, p_name=room.name, p_game=room.game,
-                        p_seats=room.seats, p_server=self._server_id, p_at=at))
-                    created.rooms.add(room_id)
+                self._pg_insert_room(connection, script, request, created)
                 for action in request.actions:
-                    if action.started is not None:
-                        number = action.started["number"]
-                        created.games[(room_id, number)] = await self._pg_insert_game(
-                            connection, script, room_id, request.room.game, action.started, at)
                     game_id = None
                     if action.game:
                         game_id = await self._pg_game_id(
@@ -762,23 +756,53 @@ class MoveLog:
             log.debug("move log: rollback failed; the connection is dropped", exc_info=True)
             self._drop_connection()
 
-    async def _pg_insert_game(self, connection: AsyncConnection, script: list[bytes],
-                              room_id: str, kind: str, started: dict[str, Any],
-                              at: datetime) -> int:
-        """Insert a game (sending what `script` holds first, in the same round trip); its
-        seats join `script`."""
+    def _pg_insert_room(self, connection: AsyncConnection, script: list[bytes],
+                        request: _Request, created: _Batch) -> None:
+        """Queue the insert of the request's room in `script` if the log does not hold it."""
+        room = request.room
+        if room is None or room.id in self._known_rooms or room.id in created.rooms:
+            return
+        script.append(_pg_sql().insert_room.bind(
+            connection, p_id=room.id, p_name=room.name, p_game=room.game, p_seats=room.seats,
+            p_server=self._server_id, p_at=_utc(request.at)))
+        created.rooms.add(room.id)
+
+    async def _pg_insert_games(self, connection: AsyncConnection, script: list[bytes],
+                               batch: list[_Request], fenced: set[str],
+                               created: _Batch) -> None:
+        """Insert every game the batch starts (and the rooms they are in) in one round trip,
+        sending what `script` holds first; their seats join `script`. One statement for all
+        of them: a round trip per game kept every move of the batch waiting behind the
+        others' (hundreds of milliseconds when many games start at once)."""
         sql = _pg_sql()
-        script.append(sql.insert_game.bind(
-            connection, p_room=room_id, p_number=started["number"], p_game=kind,
-            p_server=self._server_id, p_seed=started["seed"], p_dealer=started["dealer"],
-            p_at=at))
-        [(game_id,)] = await connection.query(b";\n".join(script))
+        games: list[bytes] = []
+        seats: dict[tuple[str, int], list[dict[str, Any]]] = {}
+        for request in batch:
+            if request.room is None or request.room_id in fenced:
+                continue
+            for action in request.actions:
+                if action.started is None:
+                    continue
+                self._pg_insert_room(connection, script, request, created)
+                started = action.started
+                games.append(sql.insert_games.row(connection, {
+                    "p_room": request.room_id, "p_number": started["number"],
+                    "p_game": request.room.game, "p_server": self._server_id,
+                    "p_seed": started["seed"], "p_dealer": started["dealer"],
+                    "p_at": _utc(request.at)}))
+                seats[(request.room_id, started["number"])] = started["seats"]
+        if not games:
+            return
+        script.append(sql.insert_games.rows(games))
+        rows = await connection.query(b";\n".join(script))
         script.clear()
+        for game_id, room_id, number in rows:
+            created.games[(room_id, number)] = game_id
         script.append(sql.insert_seats.rows([
-            sql.insert_seats.row(connection, {"p_game": game_id, "p_seat": seat["seat"],
-                                              "p_user": seat["user"], "p_bot": bool(seat["bot"])})
-            for seat in started["seats"]]))
-        return game_id
+            sql.insert_seats.row(connection, {
+                "p_game": created.games[key], "p_seat": seat["seat"], "p_user": seat["user"],
+                "p_bot": bool(seat["bot"])})
+            for key, game_seats in seats.items() for seat in game_seats]))
 
     async def _pg_game_id(self, connection: AsyncConnection, script: list[bytes],
                           room_id: str, number: int, created: _Batch) -> int:
@@ -931,7 +955,7 @@ class _PgStatements:
     close_room: _Sql
     abandon_games: _Sql
     insert_room: _Sql
-    insert_game: _Sql
+    insert_games: _Rows
     insert_seats: _Rows
     game_id: _Sql
     insert_moves: _Rows
@@ -957,10 +981,10 @@ def _pg_sql() -> _PgStatements:
             id=p("p_id"), name=p("p_name"), game=p("p_game"), seats=p("p_seats"),
             server_id=p("p_server"), epoch=Room.__table__.c.epoch.default.arg, status="open",
             created_at=p("p_at")).on_conflict_do_nothing(index_elements=["id"])),
-        insert_game=_Sql(insert(Game).values(
+        insert_games=_Rows(insert(Game).values(
             room_id=p("p_room"), number=p("p_number"), game=p("p_game"),
             server_id=p("p_server"), seed=p("p_seed"), dealer=p("p_dealer"), status="playing",
-            started_at=p("p_at")).returning(Game.id)),
+            started_at=p("p_at")).returning(Game.id, Game.room_id, Game.number)),
         insert_seats=_Rows(insert(GameSeat).values(
             game_id=p("p_game"), seat=p("p_seat"), user_id=p("p_user"), bot=p("p_bot"))),
         game_id=_Sql(select(Game.id).where(Game.room_id == p("p_room"),

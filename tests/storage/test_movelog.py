@@ -187,6 +187,48 @@ async def test_games_seats_and_results_are_stored(migrated, players):
         log.close()
 
 
+async def test_games_dealt_in_one_batch_each_get_their_id_seats_and_moves(
+        log, migrated, players, monkeypatch):
+    # Twelve rooms deal in one batch. On PostgreSQL the batch takes three round trips (the
+    # fence, every game at once, the rest), not one more per game: moves of every room in a
+    # batch wait for all of its round trips.
+    ann = players[0]
+    tables = [new_table(f"room-deal{n:02}", 2, first_seed=100 + n) for n in range(12)]
+    for table in tables:
+        table.sit(ann)
+        await commit(log, table)
+    round_trips = []
+    if migrated.dialect.name == "postgresql":
+        from game_server.storage.pg_async import AsyncConnection
+        query = AsyncConnection.query
+
+        async def counted(self, sql, params=None):
+            round_trips.append(sql)
+            return await query(self, sql, params)
+
+        monkeypatch.setattr(AsyncConnection, "query", counted)
+    for table in tables:
+        table.add_bot(ann)  # fills the room: the deal
+    await asyncio.gather(*(commit(log, table) for table in tables))
+    assert log.stats.last_batch_calls == 12
+    if migrated.dialect.name == "postgresql":
+        assert len(round_trips) == 3
+    with migrated.connect() as connection:
+        games = {room_id: (game_id, seed) for game_id, room_id, seed in connection.execute(
+            select(Game.id, Game.room_id, Game.seed))}
+        assert {room_id: seed for room_id, (_, seed) in games.items()} == {
+            f"room-deal{n:02}": 100 + n for n in range(12)}
+        seats = connection.execute(select(GameSeat.game_id, GameSeat.seat, GameSeat.user_id,
+                                          GameSeat.bot)).all()
+        assert sorted(seats) == sorted(
+            row for game_id, _ in games.values()
+            for row in [(game_id, 0, ann.id, False), (game_id, 1, None, True)])
+        moves = connection.execute(select(Move.room_id, Move.game_id)
+                                   .where(Move.game_id.is_not(None))).all()
+        assert {room_id for room_id, _ in moves} == set(games)
+        assert all(game_id == games[room_id][0] for room_id, game_id in moves)
+
+
 # --- group commit ----------------------------------------------------------------------------
 
 
