@@ -13,13 +13,19 @@ Two kinds of player share the table logic:
   then `{"move": room, "seq": n, "seat": s}`, which the peer fans out to the room as one
   ~330-byte `state`; turns go round the seats.
 
-In both, only the player whose turn it is (the table's `to_act`) moves, `pace` seconds after the
-table's previous move
-(or at once if its state arrived later than that), so every table moves at the chosen pace while
-the server keeps up. A table is held (it does not move) until the run releases it, so tables
-seated together start spread over one pace, and a run can park tables and resume them. For
-each move the generator notes the send time under the `seq` the
-resulting `state` will carry; every member that receives that `state` adds one latency sample.
+In both, only the player whose turn it is (the table's `to_act`) moves. Each table moves on a
+grid of its own: its moves are due one `pace` apart from the time the run released it, so tables
+released together stay spread over one pace. A player moves when its move is due, or at once
+if the state that lets it move arrived later than that; the table's next move is still due on
+the grid, not one pace after the late one. (Timing the next move from the late one made every
+table whose state a stall of the server delayed move together from then on: after a few stalls
+most tables moved in one burst per pace, and a server that answers each move in a millisecond
+showed tens of milliseconds of queueing with its core mostly idle.) A table more than one pace
+behind its grid starts a new grid when it moves, so an overloaded server is offered the chosen
+rate, not a backlog. A table is held (it does not move) until the run releases it, and a run can
+park tables and resume them. For each move the generator notes the send time under the `seq`
+the resulting `state` will carry; every member that receives that `state` adds one latency
+sample.
 """
 
 from __future__ import annotations
@@ -157,7 +163,8 @@ class Table:
         self.players: list[Any] = []
         #: seq of an expected state -> [send time, members still to receive it, window]
         self.sent: dict[int, list] = {}
-        self.last_move = 0.0
+        #: Loop time the table's latest move was due (its grid); set when it is released.
+        self.last_due = 0.0
         #: True until the run releases the table, and again while it is parked.
         self.held = True
         self._next: tuple | None = None  # the move to make when the timer fires
@@ -188,12 +195,14 @@ class Table:
         if self.held or not self.run.going:
             return
         loop = self.run.loop
-        when = max(loop.time(), self.last_move + self.run.pace)
+        when = max(loop.time(), self.last_due + self.run.pace)
         self._timer = loop.call_at(when, self._move)
 
     def release(self, when: float) -> None:
-        """Start (or resume) moving; the first move at loop time `when`."""
+        """Start (or resume) moving; the first move is due at loop time `when`, and the
+        table's grid starts there."""
         self.held = False
+        self.last_due = when - self.run.pace
         if self._next is not None:
             if self._timer is not None:
                 self._timer.cancel()
@@ -211,8 +220,9 @@ class Table:
         move, self._next = self._next, None
         if move is None:
             return
-        self.last_move = self.run.loop.time()
         run = self.run
+        now, due = run.loop.time(), self.last_due + run.pace
+        self.last_due = due if now - due < run.pace else now
         player, expected_seq = move[0], move[1]
         window = run.window
         sent_at = _clock()
