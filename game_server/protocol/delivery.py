@@ -4,9 +4,10 @@ connections get it (every member who shares a view shares one object).
 A connection that speaks protocol 3 gets each `state` with its `table` as a merge patch
 against the table it last received for that room (`patches.py`; docs/protocol.md,
 "Protocol 3"), or whole with `"full": true` when it holds none of that room, the state deals
-a game, or no merge patch can say the change. Its peer keeps that table (`Peer.held`); the
-patch is computed once per pair of (this table, the table held), so members who share a view
-and were sent the same table last time share one text too.
+a game, or no merge patch can say the change. Its peer keeps that table as JSON text
+(`Peer.held_table`, out of the garbage collector's sight) and the next round parses it back
+once per text held; the patch is computed once per pair of (this table, the table held), so
+members who share a view and were sent the same table last time share one text too.
 """
 
 from __future__ import annotations
@@ -30,17 +31,19 @@ def encode(message: dict[str, Any]) -> str:
 
 
 class _Texts:
-    """The texts of one delivery round: per message object, and per (message, table held) for
-    protocol 3 states. Objects are told apart by identity: the deliveries hold the messages,
-    and `_held` every table held that a key names, so no id is reused while this cache lives
-    (a peer lets go of its old table as soon as it is sent the new one)."""
+    """The texts of one delivery round: per message object, per (message, table held) for
+    protocol 3 states, and each table's own JSON text for its readers to hold. Objects are
+    told apart by identity: the deliveries hold the messages and tables, and `_kept` every
+    held text that a key names, so no id is reused while this cache lives."""
 
     def __init__(self) -> None:
         self.whole: dict[int, str] = {}
         self.full: dict[int, str] = {}
         self.patched: dict[tuple[int, int], str] = {}
         self.patches: dict[tuple[int, int], dict[str, Any] | None] = {}
-        self._held: list[dict[str, Any]] = []
+        self.tables: dict[int, bytes] = {}
+        self.parsed: dict[int, dict[str, Any]] = {}
+        self._kept: list[bytes] = []
 
     def of(self, message: dict[str, Any]) -> str:
         text = self.whole.get(id(message))
@@ -48,22 +51,33 @@ class _Texts:
             text = self.whole[id(message)] = encode(message)
         return text
 
-    def state_for(self, message: dict[str, Any], held: tuple[str, dict[str, Any]] | None) -> str:
-        """The protocol 3 text of a state for a connection that holds `held` (room, table)."""
+    def table_text(self, table: dict[str, Any]) -> bytes:
+        """`table` as the JSON text a reader holds."""
+        text = self.tables.get(id(table))
+        if text is None:
+            text = self.tables[id(table)] = orjson.dumps(table)
+        return text
+
+    def state_for(self, message: dict[str, Any], held_room: str | None,
+                  held_table: bytes | None) -> str:
+        """The protocol 3 text of a state for a connection that holds `held_table` (the JSON
+        text of a table of `held_room`)."""
         table = message["table"]
-        if (held is not None and held[0] == message["room"]
+        if (held_table is not None and held_room == message["room"]
                 and (message.get("event") or {}).get("type") != "start"):
-            before = held[1]
-            key = (id(message), id(before))
+            key = (id(message), id(held_table))
             text = self.patched.get(key)
             if text is not None:
                 return text
-            pair = (id(table), id(before))
+            pair = (id(table), id(held_table))
             if pair in self.patches:
                 patch = self.patches[pair]
             else:
+                before = self.parsed.get(id(held_table))
+                if before is None:
+                    before = self.parsed[id(held_table)] = orjson.loads(held_table)
+                    self._kept.append(held_table)
                 patch = self.patches[pair] = table_patch(before, table)
-                self._held.append(before)
             if patch is not None:
                 text = self.patched[key] = encode({**message, "table": patch})
                 return text
@@ -80,7 +94,8 @@ def deliver(deliveries: Iterable[Delivery], send: Callable[[int, str], Any],
     failed); `send(conn, text)` sends to one connection. Returns how many states went out.
 
     `patching(conn)` is the connection's peer if it speaks protocol 3 (None otherwise): its
-    states go as patches against its `held` table, which is updated as they are sent.
+    states go as patches against its held table (`held_room`, `held_table`), which is
+    updated as they are sent.
 
     One recipient that cannot be encoded for or sent to never stops the others."""
     texts = _Texts()
@@ -94,7 +109,7 @@ def deliver(deliveries: Iterable[Delivery], send: Callable[[int, str], Any],
             "state", "left") else None
         try:
             if reader is not None and kind == "state":
-                text = texts.state_for(message, reader.held)
+                text = texts.state_for(message, reader.held_room, reader.held_table)
             else:
                 text = texts.of(message)
         except Exception:
@@ -107,11 +122,16 @@ def deliver(deliveries: Iterable[Delivery], send: Callable[[int, str], Any],
         except Exception:
             log.exception("sending to connection %s failed", delivery.conn)
             if reader is not None:
-                reader.held = None  # what it holds now is not known
+                reader.held_room = reader.held_table = None  # what it holds is not known
             continue
         if reader is not None:
             if kind == "state":
-                reader.held = (message["room"], message["table"])
-            elif reader.held is not None and reader.held[0] == message.get("room"):
-                reader.held = None
+                try:
+                    reader.held_table = texts.table_text(message["table"])
+                    reader.held_room = message["room"]
+                except Exception:
+                    log.exception("cannot encode a table for connection %s", delivery.conn)
+                    reader.held_room = reader.held_table = None
+            elif reader.held_room is not None and reader.held_room == message.get("room"):
+                reader.held_room = reader.held_table = None
     return states

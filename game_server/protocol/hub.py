@@ -215,7 +215,7 @@ class Hub:
         """
         if peer is not None and isinstance(request, (Join, Create, QuickPlay)):
             # Protocol 3: the first state after a join is whole, whatever the client held.
-            peer.held = None
+            peer.forget_held()
         fx = self.engine.handle(request, self.clock())
         if isinstance(request, SignIn) and fx.error is None and request.conn in self.peers:
             # Indexed here, where every sign-in passes, so a notification for one user finds

@@ -7,11 +7,10 @@ whole, and each member of `old` that `new` lacks as null. Merge patches cannot s
 null (null removes it), so when `new` holds a null member where the patch would need to carry
 it, there is no patch (None) and the connection gets the whole table instead.
 
-Tables are built afresh for every change and never changed once made (the room engine shares
-the objects between the members who see the same view), so an unchanged part is often the very
-same object, and `is` settles it before any comparison. Otherwise one `==` (in C) settles
-each member, nested objects and arrays whole: a table never holds a boolean where a number
-may stand inside those (Python's True == 1); a member whose own type changed is sent.
+Tables are built afresh for every change and never changed once made; an unchanged part may
+be the very same object, and `is` settles it before any comparison. Otherwise one `==` (in C)
+settles each member, nested objects and arrays whole: a table never holds a boolean where a
+number may stand inside those (Python's True == 1); a member whose own type changed is sent.
 
 `merge_patch(target, patch)` applies a patch (RFC 7396 section 2), for clients and tests.
 

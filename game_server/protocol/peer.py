@@ -137,13 +137,21 @@ class Peer:
         self.queued: Callable[[], int] = lambda: 0
         #: The protocol version the client named in `auth` (2 until it signed in).
         self.protocol = 2
-        #: Protocol 3: the (room, table) of the last state sent, which the client holds and
-        #: the next state's table patches (protocol/delivery.py); None: it holds none.
-        self.held: tuple[str, dict[str, Any]] | None = None
+        #: Protocol 3: the room and the table (as its JSON text) of the last state sent,
+        #: which the client holds and the next state's table patches (protocol/delivery.py);
+        #: None: it holds none. Text, not the table's objects: thousands of tables held for
+        #: seconds each would fill the garbage collector's young generation and lengthen
+        #: every collection's pause; a str and a bytes are never tracked by it.
+        self.held_room: str | None = None
+        self.held_table: bytes | None = None
 
     def __repr__(self) -> str:
         who = self.user.name if self.user else "anonymous"
         return f"<Peer {who} via {self.transport or '?'}>"
+
+    def forget_held(self) -> None:
+        """Protocol 3: the client holds no table (the next state is sent whole)."""
+        self.held_room = self.held_table = None
 
     # --- from the transport --------------------------------------------------------------
 
@@ -190,8 +198,9 @@ class Peer:
     def send(self, message: dict[str, Any] | str) -> None:
         if self.closed:
             return
-        if self.held is not None and not isinstance(message, str) and message.get("msg") == "left":
-            self.held = None
+        if (self.held_room is not None and not isinstance(message, str)
+                and message.get("msg") == "left"):
+            self.forget_held()
         try:
             text = message if isinstance(message, str) else encode(message)
         except Exception:

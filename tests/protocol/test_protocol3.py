@@ -14,6 +14,7 @@ protocol 2 and 3: `python tests/protocol/test_protocol3.py`.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import random
 import sys
@@ -158,15 +159,23 @@ def test_random_documents_merge_back() -> None:
 
 
 class _Reader:
-    def __init__(self, held: Any = None) -> None:
-        self.held = held
+    """A protocol 3 peer as `deliver` sees it: the room and JSON text of the table it holds."""
+
+    def __init__(self, room: str | None = None, table: dict[str, Any] | None = None) -> None:
+        self.held_room = room
+        self.held_table = None if table is None else json.dumps(table).encode()
+
+    def held(self) -> tuple[str, dict[str, Any]] | None:
+        if self.held_table is None:
+            return None
+        return self.held_room, json.loads(self.held_table)
 
 
 def test_delivery_sends_whole_when_no_patch_can_say_it_and_shares_texts() -> None:
     before = {"game": "crazy_eights", "owner": 0, "you": None, "spectators": 1}
     after_1 = {**before, "spectators": 2}
     after_2 = {**after_1, "owner": None}
-    readers = {1: _Reader(("room01", before)), 2: _Reader(("room01", before)), 3: _Reader()}
+    readers = {1: _Reader("room01", before), 2: _Reader("room01", before), 3: _Reader()}
     sent: list[tuple[int, str]] = []
 
     def states(table: dict[str, Any], seq: int) -> list[Delivery]:
@@ -181,11 +190,20 @@ def test_delivery_sends_whole_when_no_patch_can_say_it_and_shares_texts() -> Non
     # owner became null: a merge patch cannot say that.
     assert texts[1][1]["full"] is True and texts[1][1]["table"] == after_2
     assert texts[3][0]["full"] is True  # held nothing
-    assert sent[0][1] is sent[1][1]  # one text for both who held the same table
-    assert all(reader.held == ("room01", after_2) for reader in readers.values())
+    # Connections 1 and 2 held equal tables but as texts of their own: each was patched once.
+    assert sent[0][1] == sent[1][1]
+    assert all(reader.held() == ("room01", after_2) for reader in readers.values())
+    # After one round, everyone holds the very same text, and shares the next patch's text.
+    deliver(states({**after_2, "spectators": 3}, 7), lambda c, t: sent.append((c, t)),
+            patching=readers.get)
+    assert sent[-3][1] is sent[-2][1] is sent[-1][1]
+    # What a peer holds between states is out of the garbage collector's sight: thousands of
+    # tables held for seconds each would lengthen every young collection (docs/performance.md).
+    assert not any(gc.is_tracked(reader.held_table) for reader in readers.values())
+    assert json.loads(sent[-1][1])["table"] == {"spectators": 3}
     deliver([Delivery(1, {"msg": "left", "room": "room01"})], lambda c, t: None,
             patching=readers.get)
-    assert readers[1].held is None and readers[2].held is not None
+    assert readers[1].held() is None and readers[2].held() is not None
 
 
 # --- on the wire -----------------------------------------------------------------------------
