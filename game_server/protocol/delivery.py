@@ -95,7 +95,7 @@ def deliver(deliveries: Iterable[Delivery], send: Callable[[int, str], Any],
 
     `patching(conn)` is the connection's peer if it speaks protocol 3 (None otherwise): its
     states go as patches against its held table (`held_room`, `held_table`), which is
-    updated as they are sent.
+    updated as they are sent (`forget_held()` when what it holds is not known).
 
     One recipient that cannot be encoded for or sent to never stops the others."""
     texts = _Texts()
@@ -122,7 +122,7 @@ def deliver(deliveries: Iterable[Delivery], send: Callable[[int, str], Any],
         except Exception:
             log.exception("sending to connection %s failed", delivery.conn)
             if reader is not None:
-                reader.held_room = reader.held_table = None  # what it holds is not known
+                reader.forget_held()  # what it holds now is not known
             continue
         if reader is not None:
             if kind == "state":
@@ -131,7 +131,7 @@ def deliver(deliveries: Iterable[Delivery], send: Callable[[int, str], Any],
                     reader.held_room = message["room"]
                 except Exception:
                     log.exception("cannot encode a table for connection %s", delivery.conn)
-                    reader.held_room = reader.held_table = None
+                    reader.forget_held()
             elif reader.held_room is not None and reader.held_room == message.get("room"):
-                reader.held_room = reader.held_table = None
+                reader.forget_held()
     return states

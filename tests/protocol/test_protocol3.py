@@ -165,6 +165,9 @@ class _Reader:
         self.held_room = room
         self.held_table = None if table is None else json.dumps(table).encode()
 
+    def forget_held(self) -> None:
+        self.held_room = self.held_table = None
+
     def held(self) -> tuple[str, dict[str, Any]] | None:
         if self.held_table is None:
             return None
